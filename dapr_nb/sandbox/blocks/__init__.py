@@ -1,0 +1,1 @@
+"""Building-block semantics shared by the gRPC and HTTP surfaces: lookup, validation, daprd's errors."""

@@ -1,0 +1,79 @@
+"""GetMetadata / SetMetadata as plain data, for both API surfaces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..runtime import RUNTIME_VERSION, Runtime, SubscriptionInfo
+
+
+@dataclass(frozen=True)
+class ComponentInfo:
+    """A registered component as GetMetadata reports it."""
+
+    name: str
+    type: str
+    version: str
+    capabilities: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What GetMetadata answers."""
+
+    app_id: str
+    runtime_version: str
+    components: list[ComponentInfo]
+    extended: dict[str, str]
+    subscriptions: list[SubscriptionInfo]
+    connected_workers: int
+
+
+def get_metadata(runtime: Runtime) -> Metadata:
+    """Collect the sidecar's metadata."""
+    components = [
+        ComponentInfo(c.name, c.spec.type, c.spec.version or "v1", c.capabilities())
+        for c in sorted(runtime.all_components(), key=lambda c: (c.spec.kind, c.name))
+    ]
+    workflows = runtime.services.get("workflows")
+    workers = int(getattr(workflows, "connected_workers", 0)) if workflows is not None else 0
+    return Metadata(
+        app_id=runtime.app_id,
+        runtime_version=RUNTIME_VERSION,
+        components=components,
+        extended=runtime.extended_metadata(),
+        subscriptions=runtime.subscriptions(),
+        connected_workers=workers,
+    )
+
+
+def to_http_json(meta: Metadata) -> dict[str, object]:
+    """Render metadata with the JSON keys of daprd's ``GET /v1.0/metadata``."""
+    return {
+        "id": meta.app_id,
+        "runtimeVersion": meta.runtime_version,
+        "enabledFeatures": [],
+        "actors": [],
+        "components": [
+            {"name": c.name, "type": c.type, "version": c.version, "capabilities": c.capabilities}
+            for c in meta.components
+        ],
+        "extended": meta.extended,
+        "subscriptions": [
+            {
+                "pubsubname": s.pubsub_name,
+                "topic": s.topic,
+                "metadata": s.metadata,
+                "rules": [{"path": "/"}],
+                "deadLetterTopic": s.dead_letter_topic,
+                "type": s.type,
+            }
+            for s in meta.subscriptions
+        ],
+        "httpEndpoints": [],
+        "actorRuntime": {"runtimeStatus": "DISABLED", "activeActors": [], "hostReady": False, "placement": ""},
+        "workflows": {"connectedWorkers": meta.connected_workers},
+    }
+
+
+__all__ = ["RUNTIME_VERSION", "ComponentInfo", "Metadata", "get_metadata", "to_http_json"]

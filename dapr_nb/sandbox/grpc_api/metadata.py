@@ -1,0 +1,57 @@
+"""gRPC methods for metadata and lifecycle: GetMetadata, SetMetadata, Shutdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from dapr.proto.runtime.v1 import metadata_pb2
+from google.protobuf import empty_pb2
+
+from ..blocks.metadata import get_metadata
+from ._base import RpcBase, unary
+
+_SUB_TYPES = {"DECLARATIVE": 1, "PROGRAMMATIC": 2, "STREAMING": 3}
+
+
+class MetadataRpcs(RpcBase):
+    """GetMetadata, SetMetadata and Shutdown."""
+
+    @unary
+    def GetMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        """Report app id, runtime version, components, extended metadata and subscriptions."""
+        meta = get_metadata(self.runtime)
+        return metadata_pb2.GetMetadataResponse(
+            id=meta.app_id,
+            runtime_version=meta.runtime_version,
+            extended_metadata=meta.extended,
+            registered_components=[
+                metadata_pb2.RegisteredComponents(name=c.name, type=c.type, version=c.version, capabilities=c.capabilities)
+                for c in meta.components
+            ],
+            subscriptions=[
+                metadata_pb2.PubsubSubscription(
+                    pubsub_name=s.pubsub_name,
+                    topic=s.topic,
+                    metadata=s.metadata,
+                    rules=metadata_pb2.PubsubSubscriptionRules(rules=[metadata_pb2.PubsubSubscriptionRule(path="/")]),
+                    dead_letter_topic=s.dead_letter_topic,
+                    type=_SUB_TYPES.get(s.type, 0),
+                )
+                for s in meta.subscriptions
+            ],
+            actor_runtime=metadata_pb2.ActorRuntime(runtime_status=metadata_pb2.ActorRuntime.DISABLED),
+            workflows=metadata_pb2.MetadataWorkflows(connected_workers=meta.connected_workers),
+        )
+
+    @unary
+    def SetMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        """Add an extended metadata attribute."""
+        self.runtime.set_metadata(request.key, request.value)
+        return empty_pb2.Empty()
+
+    @unary
+    def Shutdown(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        """Ask the sandbox to stop, as daprd does after answering."""
+        self.runtime.shutdown_requested.set()
+        return empty_pb2.Empty()

@@ -1,0 +1,125 @@
+"""Small routing layer for daprd's HTTP API: requests, responses, routes, JSON and errors.
+
+A handler takes ``(runtime, request)`` and returns a :class:`Response`, or raises DaprApiError,
+which becomes daprd's ``{"errorCode", "message"}`` body with the matching status.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from ..errors import DaprApiError
+from ..runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request with its path parameters already decoded."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+    def json(self) -> Any:
+        """Parse the body as JSON, raising daprd's ERR_MALFORMED_REQUEST on bad input."""
+        try:
+            return json.loads(self.body or b"null")
+        except ValueError as exc:
+            raise DaprApiError(
+                _invalid_argument(), f"failed deserializing HTTP body: {exc}", error_code="ERR_MALFORMED_REQUEST"
+            ) from exc
+
+    def arg(self, name: str, default: str = "") -> str:
+        """Return the first query parameter ``name``."""
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def metadata(self) -> dict[str, str]:
+        """Return the ``metadata.<key>=value`` query parameters as a dict."""
+        return {k[len("metadata.") :]: v[0] for k, v in self.query.items() if k.startswith("metadata.") and v}
+
+    def header(self, name: str, default: str = "") -> str:
+        """Return a header value (case-insensitive)."""
+        lowered = name.lower()
+        for k, v in self.headers.items():
+            if k.lower() == lowered:
+                return v
+        return default
+
+
+def _invalid_argument() -> Any:
+    import grpc
+
+    return grpc.StatusCode.INVALID_ARGUMENT
+
+
+@dataclass(frozen=True)
+class Response:
+    """An HTTP response."""
+
+    status: int = 204
+    body: bytes = b""
+    content_type: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Return a JSON response."""
+    return Response(status, json.dumps(value).encode(), "application/json", headers or {})
+
+
+def no_content() -> Response:
+    """Return daprd's usual 204."""
+    return Response(204)
+
+
+def error_response(error: DaprApiError) -> Response:
+    """Return daprd's JSON error body for ``error``."""
+    return json_response(error.to_http_body(), error.status_http)
+
+
+Handler = Callable[[Runtime, Request], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    """``METHOD /path/{param}`` → handler; ``{name*}`` matches the rest of the path, slashes included."""
+
+    method: str
+    pattern: str
+    handler: Handler
+    token_exempt: bool = False
+
+    def compile(self) -> re.Pattern[str]:
+        """Turn the pattern into a regular expression with named groups."""
+        regex = re.sub(r"\{(\w+)\*\}", r"(?P<\1>.+)", self.pattern)
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
+        return re.compile(f"^{regex}$")
+
+
+class Router:
+    """Match requests to routes; 404 / 405 like daprd otherwise."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self._routes = [(route, route.compile()) for route in routes]
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None | str:
+        """Return (route, params), the string "method" when only the method is wrong, or None."""
+        wrong_method = False
+        for route, regex in self._routes:
+            found = regex.match(path)
+            if not found:
+                continue
+            if route.method != method and not (route.method == "*"):
+                wrong_method = True
+                continue
+            return route, {k: unquote(v) for k, v in found.groupdict().items()}
+        return "method" if wrong_method else None

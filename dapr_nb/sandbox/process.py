@@ -1,0 +1,219 @@
+"""``Sandbox``: start a sandbox for tests and notebooks and hand out its endpoints.
+
+By default the sandbox runs in a child process (``python -m dapr_nb.sandbox``) so a notebook
+kernel stays responsive and a crash of one cannot take the other down; ``in_process=True`` runs
+it on threads of this process instead. Without ``data_dir`` a temporary directory is used and
+removed on exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from .server import SandboxConfig, SandboxServer
+
+log = logging.getLogger("dapr_nb.sandbox")
+
+READY = re.compile(r"sandbox ready grpc=(?P<grpc>\S+):(?P<gport>\d+) http=(?P<http>\S+):(?P<hport>\d+)")
+
+
+class SandboxStartError(RuntimeError):
+    """The sandbox did not come up; the message carries what it printed."""
+
+
+class Sandbox:
+    """A sandbox sidecar with known endpoints: ``with Sandbox() as sb: sb.env()``."""
+
+    def __init__(
+        self,
+        *,
+        resources_path: str | Path | None = None,
+        data_dir: str | Path | None = None,
+        app_id: str = "sandbox",
+        api_token: str = "",
+        host: str = "127.0.0.1",
+        grpc_port: int = 0,
+        http_port: int = 0,
+        in_process: bool = False,
+        start_timeout: float = 60.0,
+    ) -> None:
+        self._tmp: str | None = None
+        if data_dir is None:
+            self._tmp = tempfile.mkdtemp(prefix="dapr-nb-sandbox-")
+            data_dir = self._tmp
+        self.config = SandboxConfig(
+            host=host,
+            grpc_port=grpc_port,
+            http_port=http_port,
+            resources_path=Path(resources_path) if resources_path else None,
+            data_dir=Path(data_dir),
+            app_id=app_id,
+            api_token=api_token,
+        )
+        self.in_process = in_process
+        self.start_timeout = start_timeout
+        self.grpc_port = 0
+        self.http_port = 0
+        self.output: list[str] = []
+        self._proc: subprocess.Popen[str] | None = None
+        self._server: SandboxServer | None = None
+
+    @property
+    def host(self) -> str:
+        """Return the host both listeners are bound to."""
+        return self.config.host
+
+    @property
+    def grpc_endpoint(self) -> str:
+        """Return ``host:port`` of the gRPC API."""
+        return f"{self.host}:{self.grpc_port}"
+
+    @property
+    def http_endpoint(self) -> str:
+        """Return ``http://host:port`` of the HTTP API."""
+        return f"http://{self.host}:{self.http_port}"
+
+    @property
+    def pid(self) -> int:
+        """Return the sandbox process id (this process when in_process)."""
+        return self._proc.pid if self._proc else os.getpid()
+
+    def env(self) -> dict[str, str]:
+        """Return the DAPR_* variables that point the official SDK and dapr_nb's client at this sandbox."""
+        env = {
+            "DAPR_RUNTIME_HOST": self.host,
+            "DAPR_GRPC_PORT": str(self.grpc_port),
+            "DAPR_HTTP_PORT": str(self.http_port),
+            "DAPR_GRPC_ENDPOINT": self.grpc_endpoint,
+            "DAPR_HTTP_ENDPOINT": self.http_endpoint,
+        }
+        if self.config.api_token:
+            env["DAPR_API_TOKEN"] = self.config.api_token
+        return env
+
+    def start(self) -> Sandbox:
+        """Start the sandbox and wait until both listeners answer."""
+        if self.in_process:
+            self._server = SandboxServer(self.config)
+            self._server.start()
+            self.grpc_port, self.http_port = self._server.grpc_port, self._server.http_port
+        else:
+            self._start_process()
+        return self
+
+    def _start_process(self) -> None:
+        cfg = self.config
+        args = [
+            sys.executable, "-m", "dapr_nb.sandbox",
+            "--host", cfg.host,
+            "--grpc-port", str(cfg.grpc_port),
+            "--http-port", str(cfg.http_port),
+            "--data-dir", str(cfg.data_dir),
+            "--app-id", cfg.app_id,
+        ]  # fmt: skip
+        if cfg.resources_path:
+            args += ["--resources-path", str(cfg.resources_path)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("DAPR_API_TOKEN", None)
+        if cfg.api_token:
+            env["DAPR_API_TOKEN"] = cfg.api_token  # not on the command line, where `ps` would show it
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env
+        )
+        self._proc = proc
+        match = self._read_until_ready(proc)
+        self.grpc_port, self.http_port = int(match["gport"]), int(match["hport"])
+        threading.Thread(target=self._drain, args=(proc.stdout,), name="dapr-nb-sandbox-log", daemon=True).start()
+
+    def _read_until_ready(self, proc: subprocess.Popen[str]) -> re.Match[str]:
+        assert proc.stdout is not None
+        result: list[re.Match[str]] = []
+
+        def reader() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                self.output.append(line.rstrip("\n"))
+                found = READY.search(line)
+                if found:
+                    result.append(found)
+                    return
+
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        thread.join(self.start_timeout)
+        if result:
+            return result[0]
+        self._terminate(proc)
+        said = "\n".join(self.output[-20:]) or "(nothing)"
+        raise SandboxStartError(f"the sandbox did not start within {self.start_timeout:.0f}s; it said:\n{said}")
+
+    def _drain(self, stream: IO[str] | None) -> None:
+        if stream is None:
+            return
+        for line in stream:
+            line = line.rstrip("\n")
+            self.output.append(line)
+            del self.output[:-200]
+            log.info("sandbox: %s", line)
+
+    def stop(self) -> None:
+        """Stop the sandbox (SIGTERM, then SIGKILL after 10 s) and remove a temporary data directory."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._proc is not None:
+            self._terminate(self._proc)
+            self._proc = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def kill(self) -> None:
+        """Kill the sandbox process with SIGKILL (for crash tests); keep its data directory."""
+        if self._proc is None:
+            raise RuntimeError("kill() needs a sandbox started in a child process")
+        self._proc.send_signal(signal.SIGKILL)
+        self._proc.wait()
+        self._proc = None
+
+    def restart(self) -> Sandbox:
+        """Stop if running, then start again on the same data directory and ports."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._proc is not None:
+            self._terminate(self._proc)
+            self._proc = None
+        self.config.grpc_port, self.config.http_port = self.grpc_port, self.http_port
+        return self.start()
+
+    @staticmethod
+    def _terminate(proc: subprocess.Popen[str]) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def __del__(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+
