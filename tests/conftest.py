@@ -40,6 +40,12 @@ def sdk_env(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> Sandbox:
 
 
 @pytest.fixture
+def point_sdk(monkeypatch: pytest.MonkeyPatch) -> Callable[[Sandbox], None]:
+    """Return a function that points the official SDK at a given sandbox for this test."""
+    return lambda sb: point_sdk_at(monkeypatch, sb)
+
+
+@pytest.fixture
 def dapr_client(sdk_env: Sandbox) -> Iterator[Any]:
     """The official sync ``DaprClient``, unmodified, talking to the session sandbox."""
     from dapr.clients import DaprClient

@@ -67,6 +67,7 @@ class Sandbox:
         self.output: list[str] = []
         self._proc: subprocess.Popen[str] | None = None
         self._server: SandboxServer | None = None
+        self._log_thread: threading.Thread | None = None
 
     @property
     def host(self) -> str:
@@ -133,7 +134,10 @@ class Sandbox:
         self._proc = proc
         match = self._read_until_ready(proc)
         self.grpc_port, self.http_port = int(match["gport"]), int(match["hport"])
-        threading.Thread(target=self._drain, args=(proc.stdout,), name="dapr-nb-sandbox-log", daemon=True).start()
+        self._log_thread = threading.Thread(
+            target=self._drain, args=(proc.stdout,), name="dapr-nb-sandbox-log", daemon=True
+        )
+        self._log_thread.start()
 
     def _read_until_ready(self, proc: subprocess.Popen[str]) -> re.Match[str]:
         assert proc.stdout is not None
@@ -160,11 +164,12 @@ class Sandbox:
     def _drain(self, stream: IO[str] | None) -> None:
         if stream is None:
             return
-        for line in stream:
-            line = line.rstrip("\n")
-            self.output.append(line)
-            del self.output[:-200]
-            log.info("sandbox: %s", line)
+        with stream:
+            for line in stream:
+                line = line.rstrip("\n")
+                self.output.append(line)
+                del self.output[:-200]
+                log.info("sandbox: %s", line)
 
     def stop(self) -> None:
         """Stop the sandbox (SIGTERM, then SIGKILL after 10 s) and remove a temporary data directory."""
@@ -183,7 +188,7 @@ class Sandbox:
         if self._proc is None:
             raise RuntimeError("kill() needs a sandbox started in a child process")
         self._proc.send_signal(signal.SIGKILL)
-        self._proc.wait()
+        self._terminate(self._proc)
         self._proc = None
 
     def restart(self) -> Sandbox:
@@ -197,15 +202,19 @@ class Sandbox:
         self.config.grpc_port, self.config.http_port = self.grpc_port, self.http_port
         return self.start()
 
-    @staticmethod
-    def _terminate(proc: subprocess.Popen[str]) -> None:
+    def _terminate(self, proc: subprocess.Popen[str]) -> None:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait()
+        proc.wait()
+        if self._log_thread is not None:
+            self._log_thread.join(5)  # it closes stdout when it reaches EOF
+            self._log_thread = None
+        elif proc.stdout is not None:
+            proc.stdout.close()
 
     def __enter__(self) -> Sandbox:
         return self.start()

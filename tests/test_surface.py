@@ -1,0 +1,94 @@
+"""The two listeners as daprd has them: reflection, UNIMPLEMENTED, HTTP errors, metadata, shutdown."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import pytest
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from dapr_nb.sandbox import Sandbox
+
+
+def http(sb: Sandbox, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(sb.http_endpoint + path, data=body, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_reflection_lists_the_dapr_service(sandbox: Sandbox) -> None:
+    with grpc.insecure_channel(sandbox.grpc_endpoint) as channel:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        request = reflection_pb2.ServerReflectionRequest(list_services="")
+        (reply,) = list(stub.ServerReflectionInfo(iter([request]), timeout=10))
+    names = {s.name for s in reply.list_services_response.service}
+    assert "dapr.proto.runtime.v1.Dapr" in names
+
+
+def test_rpcs_the_sandbox_lacks_answer_unimplemented(sandbox: Sandbox) -> None:
+    from dapr.proto.runtime.v1 import actors_pb2, dapr_pb2_grpc
+
+    with grpc.insecure_channel(sandbox.grpc_endpoint) as channel:
+        stub = dapr_pb2_grpc.DaprStub(channel)
+        with pytest.raises(grpc.RpcError) as info:
+            stub.InvokeActor(actors_pb2.InvokeActorRequest(actor_type="a", actor_id="1", method="m"), timeout=10)
+    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_unknown_http_route_is_a_json_404(sandbox: Sandbox) -> None:
+    status, body = http(sandbox, "GET", "/v1.0/nope")
+    assert status == 404
+    assert json.loads(body)["errorCode"] == "ERR_NOT_FOUND"
+
+
+def test_health_routes(sandbox: Sandbox) -> None:
+    assert http(sandbox, "GET", "/v1.0/healthz") == (204, b"")
+    assert http(sandbox, "GET", "/v1.0/healthz/outbound") == (204, b"")
+    status, body = http(sandbox, "GET", "/v1.0/healthz?appid=someone-else")
+    assert status == 500 and json.loads(body)["errorCode"] == "ERR_HEALTH_APPID_NOT_MATCH"
+    assert http(sandbox, "GET", "/v1.0/healthz?appid=sandbox")[0] == 204
+
+
+def test_metadata_through_the_official_sdk(dapr_client: Any, unique: Callable[[str], str]) -> None:
+    key = unique("attr")
+    dapr_client.set_metadata(key, "value-1")
+    meta = dapr_client.get_metadata()
+    assert meta.application_id == "sandbox"
+    assert meta.extended_metadata[key] == "value-1"
+    assert "sandbox" in meta.extended_metadata["daprRuntimeVersion"]
+    types = {c.name: c.type for c in meta.registered_components}
+    assert types["statestore"] == "state.sqlite" and types["pubsub"] == "pubsub.in-memory"
+
+
+def test_metadata_over_http(sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+    key = unique("attr")
+    assert http(sandbox, "PUT", f"/v1.0/metadata/{key}", b"v2")[0] == 204
+    status, body = http(sandbox, "GET", "/v1.0/metadata")
+    meta = json.loads(body)
+    assert status == 200 and meta["id"] == "sandbox" and meta["extended"][key] == "v2"
+    assert {"statestore", "pubsub", "lockstore", "configstore", "secretstore"} <= {c["name"] for c in meta["components"]}
+
+
+def test_shutdown_rpc_stops_the_sandbox(
+    make_sandbox: Callable[..., Sandbox], point_sdk: Callable[[Sandbox], None]
+) -> None:
+    sb = make_sandbox()
+    point_sdk(sb)
+    from dapr.clients import DaprClient
+
+    with DaprClient() as client:
+        client.shutdown()
+    deadline = time.monotonic() + 15
+    assert sb._proc is not None
+    while sb._proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sb._proc.returncode == 0
