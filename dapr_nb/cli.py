@@ -25,7 +25,9 @@ def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--http-port", type=int, default=_env_int("DAPR_HTTP_PORT", 3500), help="0 picks a free port")
     p.add_argument("--resources-path", type=Path, help="folder of Dapr component YAMLs (default: built-in components)")
     p.add_argument(
-        "--data-dir", type=Path, default=Path(os.environ.get("DAPR_NB_DATA_DIR") or Path.home() / ".dapr_nb" / "sandbox")
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("DAPR_NB_DATA_DIR") or Path.home() / ".dapr_nb" / "sandbox"),
     )
     p.add_argument("--app-id", default=os.environ.get("APP_ID") or "sandbox")
     p.add_argument("--api-token", default=os.environ.get("DAPR_API_TOKEN", ""), help="require dapr-api-token")

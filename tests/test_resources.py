@@ -47,8 +47,12 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 def test_loads_components_written_as_the_docs_show(tmp_path: Path) -> None:
     write(tmp_path, "statestore.yaml", DOCS_STYLE)
-    write(tmp_path / "nested", "pubsub.yml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\n"
-          "spec:\n  type: pubsub.in-memory\n  version: v1\n  metadata: []\n")
+    write(
+        tmp_path / "nested",
+        "pubsub.yml",
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\n"
+        "spec:\n  type: pubsub.in-memory\n  version: v1\n  metadata: []\n",
+    )
     specs = {s.name: s for s in load_resources(tmp_path, "app")}
     assert set(specs) == {"statestore", "pubsub"}
     state = specs["statestore"]
@@ -58,7 +62,9 @@ def test_loads_components_written_as_the_docs_show(tmp_path: Path) -> None:
 
 
 def test_scopes_limit_components_to_named_apps(tmp_path: Path) -> None:
-    write(tmp_path, "c.yaml", "kind: Component\nmetadata:\n  name: s\nspec:\n  type: state.in-memory\nscopes:\n- orders\n")
+    write(
+        tmp_path, "c.yaml", "kind: Component\nmetadata:\n  name: s\nspec:\n  type: state.in-memory\nscopes:\n- orders\n"
+    )
     assert [s.name for s in load_resources(tmp_path, "orders")] == ["s"]
     assert load_resources(tmp_path, "billing") == []
 
@@ -68,7 +74,10 @@ def test_scopes_limit_components_to_named_apps(tmp_path: Path) -> None:
     [
         ("kind: Component\nmetadata: {}\nspec:\n  type: state.sqlite\n", "no metadata.name"),
         ("kind: Component\nmetadata:\n  name: x\nspec: {}\n", "needs spec.type"),
-        ("kind: Component\nmetadata:\n  name: x\nspec:\n  type: state.sqlite\n  metadata:\n  - value: 1\n", "needs a name"),
+        (
+            "kind: Component\nmetadata:\n  name: x\nspec:\n  type: state.sqlite\n  metadata:\n  - value: 1\n",
+            "needs a name",
+        ),
         ("kind: Component\nmetadata:\n  name: [unclosed\n", "not valid YAML"),
     ],
 )
@@ -125,8 +134,12 @@ def test_secret_refs_resolve_through_the_named_store(tmp_path: Path) -> None:
 
 
 def test_secret_ref_without_secret_store_explains_auth(tmp_path: Path) -> None:
-    write(tmp_path, "c.yaml", "kind: Component\nmetadata:\n  name: s\nspec:\n  type: state.sqlite\n  metadata:\n"
-          "  - name: password\n    secretKeyRef:\n      name: db\n      key: pw\n")
+    write(
+        tmp_path,
+        "c.yaml",
+        "kind: Component\nmetadata:\n  name: s\nspec:\n  type: state.sqlite\n  metadata:\n"
+        "  - name: password\n    secretKeyRef:\n      name: db\n      key: pw\n",
+    )
     (spec,) = load_resources(tmp_path, "app")
     with pytest.raises(ComponentError, match="auth: {secretStore"):
         resolve_secret_refs(spec, lambda *a: "")

@@ -75,7 +75,9 @@ def test_metadata_over_http(sandbox: Sandbox, unique: Callable[[str], str]) -> N
     status, body = http(sandbox, "GET", "/v1.0/metadata")
     meta = json.loads(body)
     assert status == 200 and meta["id"] == "sandbox" and meta["extended"][key] == "v2"
-    assert {"statestore", "pubsub", "lockstore", "configstore", "secretstore"} <= {c["name"] for c in meta["components"]}
+    assert {"statestore", "pubsub", "lockstore", "configstore", "secretstore"} <= {
+        c["name"] for c in meta["components"]
+    }
 
 
 def test_shutdown_rpc_stops_the_sandbox(

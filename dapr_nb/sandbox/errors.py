@@ -87,9 +87,7 @@ class DaprApiError(Exception):
     def _details(self) -> list[Any]:
         details: list[Any] = []
         if self.reason:
-            details.append(
-                error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN, metadata=dict(self.metadata))
-            )
+            details.append(error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN, metadata=dict(self.metadata)))
         if self.resource:
             rtype, rname = self.resource
             details.append(error_details_pb2.ResourceInfo(resource_type=rtype, resource_name=rname))
@@ -97,14 +95,15 @@ class DaprApiError(Exception):
             details.append(
                 error_details_pb2.BadRequest(
                     field_violations=[
-                        error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
-                        for f, d in self.violations
+                        error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in self.violations
                     ]
                 )
             )
         if self.help_links:
             details.append(
-                error_details_pb2.Help(links=[error_details_pb2.Help.Link(description=d, url=u) for d, u in self.help_links])
+                error_details_pb2.Help(
+                    links=[error_details_pb2.Help.Link(description=d, url=u) for d, u in self.help_links]
+                )
             )
         return details
 
@@ -127,7 +126,9 @@ def precondition(message: str, reason: str = "", **kw: Any) -> DaprApiError:
 def illegal_key(key: str, kind: str, name: str, reason: str = "DAPR_STATE_ILLEGAL_KEY") -> DaprApiError:
     """Return daprd's error for a key containing the reserved ``||`` separator."""
     message = f"input key/keyPrefix '{key}' can't contain '||'"
-    return invalid(message, reason, error_code="ERR_MALFORMED_REQUEST", resource=(kind, name), violations=((key, message),))
+    return invalid(
+        message, reason, error_code="ERR_MALFORMED_REQUEST", resource=(kind, name), violations=((key, message),)
+    )
 
 
 class ComponentError(Exception):

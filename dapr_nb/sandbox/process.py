@@ -225,4 +225,3 @@ class Sandbox:
     def __del__(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
-

@@ -47,7 +47,9 @@ def component_class(spec: ComponentSpec) -> Any:
             f"{hint}, or run this resources folder with real daprd (dapr run --resources-path …)."
         )
     if spec.version not in ("v1", ""):
-        raise ComponentError(f"component {spec.name!r} ({spec.source}): {spec.type} has no version {spec.version}; use v1")
+        raise ComponentError(
+            f"component {spec.name!r} ({spec.source}): {spec.type} has no version {spec.version}; use v1"
+        )
     module_name, class_name = target.split(":")
     module = importlib.import_module(f"{__package__}.components.{module_name}")
     return getattr(module, class_name)

@@ -79,7 +79,9 @@ def load_resources(path: Path, app_id: str) -> list[ComponentSpec]:
             if spec is None:
                 continue
             if spec.scopes and app_id not in spec.scopes:
-                log.info("component %s in %s is scoped to %s; not loaded for app %s", spec.name, file, spec.scopes, app_id)
+                log.info(
+                    "component %s in %s is scoped to %s; not loaded for app %s", spec.name, file, spec.scopes, app_id
+                )
                 continue
             specs.append(spec)
     _reject_duplicates(specs)
@@ -140,7 +142,9 @@ def _reject_duplicates(specs: Iterable[ComponentSpec]) -> None:
     for spec in specs:
         key = (spec.kind, spec.name)
         if key in seen:
-            raise ComponentError(f"component {spec.name!r} ({spec.kind}) is defined twice: in {seen[key]} and {spec.source}")
+            raise ComponentError(
+                f"component {spec.name!r} ({spec.kind}) is defined twice: in {seen[key]} and {spec.source}"
+            )
         seen[key] = spec.source
 
 

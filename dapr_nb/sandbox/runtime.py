@@ -166,10 +166,14 @@ def _secret_lookup(stores: dict[str, Component], spec: ComponentSpec) -> Any:
     def lookup(store: str, name: str, key: str) -> str:
         component = stores.get(store)
         if component is None:
-            raise ComponentError(f"{spec.source}: component {spec.name!r} reads secrets from {store!r}, which is not loaded")
+            raise ComponentError(
+                f"{spec.source}: component {spec.name!r} reads secrets from {store!r}, which is not loaded"
+            )
         values: dict[str, str] = component.get_secret(name, {})  # type: ignore[attr-defined]
         if key not in values:
-            raise ComponentError(f"{spec.source}: component {spec.name!r}: secret {name!r} has no key {key!r} in {store!r}")
+            raise ComponentError(
+                f"{spec.source}: component {spec.name!r}: secret {name!r} has no key {key!r} in {store!r}"
+            )
         return values[key]
 
     return lookup

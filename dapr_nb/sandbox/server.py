@@ -107,7 +107,7 @@ class SandboxServer:
     def _start_grpc(self) -> None:
         cfg = self.config
         assert self.runtime is not None
-        interceptors = [TokenInterceptor(cfg.api_token)] if cfg.api_token else []
+        interceptors: list[grpc.ServerInterceptor] = [TokenInterceptor(cfg.api_token)] if cfg.api_token else []
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=GRPC_THREADS, thread_name_prefix="dapr-nb-grpc"),
             options=GRPC_OPTIONS,

@@ -67,7 +67,7 @@ def token_problem(metadata: Any, expected: str) -> str | None:
     return None
 
 
-class TokenInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+class TokenInterceptor(grpc.ServerInterceptor):
     """Require ``dapr-api-token`` on every unary call and every stream, as daprd does."""
 
     def __init__(self, token: str) -> None:

@@ -11,7 +11,7 @@ from google.protobuf import empty_pb2
 from ..blocks.metadata import get_metadata
 from ._base import RpcBase, unary
 
-_SUB_TYPES = {"DECLARATIVE": 1, "PROGRAMMATIC": 2, "STREAMING": 3}
+_SUB_TYPES: dict[str, Any] = {"DECLARATIVE": 1, "PROGRAMMATIC": 2, "STREAMING": 3}
 
 
 class MetadataRpcs(RpcBase):
@@ -26,7 +26,9 @@ class MetadataRpcs(RpcBase):
             runtime_version=meta.runtime_version,
             extended_metadata=meta.extended,
             registered_components=[
-                metadata_pb2.RegisteredComponents(name=c.name, type=c.type, version=c.version, capabilities=c.capabilities)
+                metadata_pb2.RegisteredComponents(
+                    name=c.name, type=c.type, version=c.version, capabilities=c.capabilities
+                )
                 for c in meta.components
             ],
             subscriptions=[

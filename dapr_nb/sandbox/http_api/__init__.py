@@ -58,11 +58,17 @@ def dispatch(server: HttpApiServer, method: str, target: str, headers: dict[str,
     url = urlsplit(target)
     found = server.router.match(method, url.path)
     if found is None:
-        return error_response(_plain(grpc.StatusCode.NOT_FOUND, "ERR_NOT_FOUND", f"{method} {url.path} is not a Dapr route"))
+        return error_response(
+            _plain(grpc.StatusCode.NOT_FOUND, "ERR_NOT_FOUND", f"{method} {url.path} is not a Dapr route")
+        )
     if found == "method":
         return error_response(
-            DaprApiError(grpc.StatusCode.UNIMPLEMENTED, f"method {method} not allowed", error_code="ERR_METHOD_NOT_ALLOWED",
-                         http_status=405)
+            DaprApiError(
+                grpc.StatusCode.UNIMPLEMENTED,
+                f"method {method} not allowed",
+                error_code="ERR_METHOD_NOT_ALLOWED",
+                http_status=405,
+            )
         )
     assert not isinstance(found, str)
     route, params = found
