@@ -74,10 +74,10 @@ def test_daprd_env_vars_are_honoured(tmp_path: Path) -> None:
 def test_second_sandbox_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
     proc, _ = start(["--grpc-port", "0", "--http-port", "0", "--data-dir", str(tmp_path)])
     try:
+        args = ["--grpc-port", "0", "--http-port", "0", "--data-dir", str(tmp_path)]
         second = subprocess.run(
-            [sys.executable, "-m", "dapr_nb.sandbox", "--grpc-port", "0", "--http-port", "0", "--data-dir", str(tmp_path)],
-            capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+            [sys.executable, "-m", "dapr_nb.sandbox", *args], capture_output=True, text=True, timeout=30
+        )
         assert second.returncode == 2
         assert "another sandbox is using the data directory" in second.stderr
     finally:
