@@ -169,7 +169,12 @@ def _secret_lookup(stores: dict[str, Component], spec: ComponentSpec) -> Any:
             raise ComponentError(
                 f"{spec.source}: component {spec.name!r} reads secrets from {store!r}, which is not loaded"
             )
-        values: dict[str, str] = component.get_secret(name, {})  # type: ignore[attr-defined]
+        try:
+            values: dict[str, str] = component.get_secret(name, {})  # type: ignore[attr-defined]
+        except Exception as exc:
+            raise ComponentError(
+                f"{spec.source}: component {spec.name!r} reads secret {name!r} from {store!r}: {exc}"
+            ) from exc
         if key not in values:
             raise ComponentError(
                 f"{spec.source}: component {spec.name!r}: secret {name!r} has no key {key!r} in {store!r}"

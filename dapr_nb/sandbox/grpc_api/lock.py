@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
-from ._base import RpcBase
+from typing import Any
+
+import grpc
+from dapr.proto.runtime.v1 import lock_pb2 as api
+
+from ..blocks import lock
+from ._base import RpcBase, unary
 
 
 class LockRpcs(RpcBase):
-    """The lock RPCs of `dapr.proto.runtime.v1.Dapr`."""
+    """TryLockAlpha1 and UnlockAlpha1 (daprd has no stable lock RPCs)."""
+
+    @unary
+    def TryLockAlpha1(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        """Take a lock with an expiry; ``success=false`` when it is held (by anyone)."""
+        taken = lock.try_lock(
+            self.runtime, request.store_name, request.resource_id, request.lock_owner, request.expiry_in_seconds
+        )
+        return api.TryLockResponse(success=taken)
+
+    @unary
+    def UnlockAlpha1(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        """Release a lock; the status says whether it existed and whose it was."""
+        status = lock.unlock(self.runtime, request.store_name, request.resource_id, request.lock_owner)
+        return api.UnlockResponse(status=api.UnlockResponse.Status.Value(status.name))

@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
-from ._base import RpcBase
+from typing import Any
+
+import grpc
+from dapr.proto.runtime.v1 import secret_pb2 as api
+
+from ..blocks import secrets
+from ._base import RpcBase, unary
 
 
 class SecretRpcs(RpcBase):
-    """The secrets RPCs of `dapr.proto.runtime.v1.Dapr`."""
+    """GetSecret and GetBulkSecret."""
+
+    @unary
+    def GetSecret(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        """Return one secret's key/value map."""
+        data = secrets.get_secret(self.runtime, request.store_name, request.key, dict(request.metadata))
+        return api.GetSecretResponse(data=data)
+
+    @unary
+    def GetBulkSecret(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        """Return every secret of the store."""
+        data = secrets.get_bulk(self.runtime, request.store_name, dict(request.metadata))
+        return api.GetBulkSecretResponse(
+            data={name: api.SecretResponse(secrets=values) for name, values in data.items()}
+        )
