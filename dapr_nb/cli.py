@@ -69,16 +69,55 @@ def run_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lab_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("lab", help="start a sandbox and JupyterLab pointed at it; stop the sandbox when Lab exits")
+    p.add_argument("--notebooks", type=Path, help="folder to open (default: ./notebooks if present, else .)")
+    p.add_argument("--data-dir", type=Path, help="sandbox data directory (default: a temporary one)")
+    p.add_argument("lab_args", nargs=argparse.REMAINDER, help="arguments passed on to jupyter lab (after --)")
+
+
+def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("run", help="execute notebooks headless, each against a fresh sandbox")
+    p.add_argument("notebooks", type=Path, nargs="+")
+    p.add_argument("--output-dir", type=Path, default=Path("executed"), help="where executed copies go")
+    p.add_argument("--timeout", type=int, default=300, help="seconds per cell")
+    p.add_argument("--no-html", action="store_true", help="do not write HTML copies")
+
+
+def run_lab_command(args: argparse.Namespace) -> int:
+    """Run ``dapr-nb lab``."""
+    from .lab import find_notebooks_dir, run_lab
+
+    extra = [a for a in args.lab_args if a != "--"]
+    try:
+        return run_lab(args.notebooks or find_notebooks_dir(), args.data_dir, extra)
+    except RuntimeError as exc:
+        print(f"dapr-nb lab: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_notebooks_command(args: argparse.Namespace) -> int:
+    """Run ``dapr-nb run``."""
+    from .notebooks import run_notebooks
+
+    logging.basicConfig(level=logging.INFO, format="dapr-nb run: %(message)s")
+    missing = [str(p) for p in args.notebooks if not p.is_file()]
+    if missing:
+        print(f"dapr-nb run: no such notebook: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    return run_notebooks(args.notebooks, args.output_dir, timeout=args.timeout, html=not args.no_html)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``dapr-nb``."""
     parser = argparse.ArgumentParser(prog="dapr-nb", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _sandbox_parser(sub)
+    _lab_parser(sub)
+    _run_parser(sub)
     args = parser.parse_args(argv)
-    if args.command == "sandbox":
-        return run_sandbox(args)
-    parser.error(f"unknown command {args.command}")
-    return 2
+    commands = {"sandbox": run_sandbox, "lab": run_lab_command, "run": run_notebooks_command}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":
