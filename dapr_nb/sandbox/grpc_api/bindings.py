@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-from ._base import RpcBase
+from typing import Any
+
+import grpc
+from dapr.proto.runtime.v1 import binding_pb2
+
+from ..blocks import bindings
+from ._base import RpcBase, unary
 
 
 class BindingRpcs(RpcBase):
-    """The bindings RPCs of `dapr.proto.runtime.v1.Dapr`."""
+    """InvokeBinding."""
+
+    @unary
+    def InvokeBinding(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        """Invoke an output binding; its response metadata also goes out as ``metadata.<key>`` headers."""
+        response = bindings.invoke(self.runtime, request.name, request.operation, request.data, dict(request.metadata))
+        if response.metadata:
+            context.send_initial_metadata(tuple((f"metadata.{k}".lower(), v) for k, v in response.metadata.items()))
+        return binding_pb2.InvokeBindingResponse(data=response.data or b"", metadata=response.metadata)

@@ -22,6 +22,8 @@ from ._base import Request, Response, Route, Router, error_response
 
 log = logging.getLogger("dapr_nb.sandbox.http")
 
+TOKEN_EXEMPT = frozenset({"/v1.0/healthz", "/v1.0/healthz/outbound"})
+
 ROUTES: list[Route] = [
     *health.ROUTES,
     *state.ROUTES,
@@ -56,6 +58,10 @@ class HttpApiServer(ThreadingHTTPServer):
 def dispatch(server: HttpApiServer, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
     """Route one request and turn every failure into daprd's error response."""
     url = urlsplit(target)
+    if server.api_token and not (method == "GET" and url.path in TOKEN_EXEMPT):  # daprd checks before routing
+        supplied = next((v for k, v in headers.items() if k.lower() == "dapr-api-token"), "")
+        if not hmac.compare_digest(supplied.encode(), server.api_token.encode()):
+            return Response(401, b"invalid api token", "text/plain; charset=utf-8")
     found = server.router.match(method, url.path)
     if found is None:
         return error_response(
@@ -72,12 +78,6 @@ def dispatch(server: HttpApiServer, method: str, target: str, headers: dict[str,
         )
     assert not isinstance(found, str)
     route, params = found
-    if server.api_token and not route.token_exempt:
-        supplied = next((v for k, v in headers.items() if k.lower() == "dapr-api-token"), "")
-        if not hmac.compare_digest(supplied.encode(), server.api_token.encode()):
-            return error_response(
-                DaprApiError(grpc.StatusCode.UNAUTHENTICATED, "invalid api token", error_code="ERR_UNAUTHORIZED")
-            )
     request = Request(method, url.path, params, parse_qs(url.query, keep_blank_values=True), headers, body)
     try:
         return route.handler(server.runtime, request)

@@ -96,7 +96,6 @@ class Route:
     method: str
     pattern: str
     handler: Handler
-    token_exempt: bool = False
 
     def compile(self) -> re.Pattern[str]:
         """Turn the pattern into a regular expression with named groups."""

@@ -46,8 +46,8 @@ def shutdown(runtime: Runtime, request: Request) -> Response:
 
 
 ROUTES = [
-    Route("GET", "/v1.0/healthz", healthz, token_exempt=True),
-    Route("GET", "/v1.0/healthz/outbound", outbound, token_exempt=True),
+    Route("GET", "/v1.0/healthz", healthz),
+    Route("GET", "/v1.0/healthz/outbound", outbound),
     Route("GET", "/v1.0/metadata", metadata),
     Route("PUT", "/v1.0/metadata/{key}", set_metadata),
     Route("POST", "/v1.0/shutdown", shutdown),
