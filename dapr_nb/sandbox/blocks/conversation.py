@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 import grpc
@@ -124,81 +123,19 @@ def _invoke(component: Conversation, name: str, request: ConversationRequest) ->
         raise invoke_failed(name, str(exc)) from exc
 
 
-# --- PII scrubbing: the default scrubber of github.com/aavaz-ai/pii-scrubber, on UTF-8 bytes as in Go ---
+# --- PII scrubbing: the sandbox's own small scrubber (daprd uses a larger third-party one) ---
 
-_PATTERNS: dict[str, list[bytes]] = {
-    "STREET_ADDRESS": [rb"(?i)\d{1,4} [\w\s]{1,20}(?:street|st|avenue|ave|road|rd|highway|hwy|square|sq|trail|trl"
-                       rb"|drive|dr|court|ct|park|parkway|pkwy|circle|cir|boulevard|blvd)\W?"],
-    "CREDIT_CARD": [rb"(?:(?:(?:\d{4}[- ]?){3}\d{4}|\d{15,16}))"],
-    "PHONE_NUMBER": [
-        rb"(?i)(?:(?:\+?1\s*(?:[.-]\s*)?)?(?:\(\s*(?:[2-9]1[02-9]|[2-9][02-8]1|[2-9][02-8][02-9])\s*\)|(?:[2-9]1"
-        rb"[02-9]|[2-9][02-8]1|[2-9][02-8][02-9]))\s*(?:[.-]\s*)?)?(?:[2-9]1[02-9]|[2-9][02-9]1|[2-9][02-9]{2})"
-        rb"\s*(?:[.-]\s*)?(?:[0-9]{4})(?:\s*(?:#|x\.?|ext\.?|extension)\s*(?:\d+)?)",
-        rb"/(?:(?:\+?\d{1,3}[-.\s*]?)?(?:\d\s?){8,11})|(?:(?:\+?\d{1,3}[-.\s*]?)?(?:\(?\d{2,3}\)?[-.\s*]?)?\d{2,3}"
-        rb"[-.\s*]?\d{2,6})|(?:(?:(?:\(\+?\d{1,2}\))|(?:\+?\d{1,2}))\s*\d{2}\s*\d{3}\s*\d{4})/gm",
-    ],
-    "EMAIL_ADDRESS": [rb"(?i)([A-Za-z0-9!#$%&'*+\/=?^_{|.}~-]+@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9]"
-                      rb"(?:[a-z0-9-]*[a-z0-9])?)"],
-    "IP": [rb"(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)"],
-    "ZIP_CODE": [rb"\b\d{5}(?:[-\s]\d{4})?\b"],
-    "PO_BOX": [rb"(?i)P\.? ?O\.? Box \d+"],
-    "US_SSN": [rb"(?:\d{3}-\d{2}-\d{4})"],
-    "ISBN": [rb"(?:[\d]-?){9}[\dxX]", rb"(?:[\d]-?){12}[\dxX]"],
-    "MAC_ADDRESS": [rb"(([a-fA-F0-9]{2}[:-]){5}([a-fA-F0-9]{2}))"],
-    "IBAN": [rb"[A-Z]{2}\d{2}[A-Z0-9]{4}\d{7}([A-Z\d]?){0,16}"],
-}
-_LINK = rb"(?:[a-z0-9.\-]+|www|[a-z0-9.\-])[.](?:[^\s()<>]+|\((?:[^\s()<>]+|(?:\([^\s()<>]+\)))*\))+(?:\((?:[^\s()<>]+|(?:\([^\s()<>]+\)))*\)|[^\s!()\[\]{};:\'\".,<>?]))"  # noqa: E501
-_IGNORED = [
-    rb"(?:(?:https?:\/\/)" + _LINK,
-    rb"((git|ssh|http(s)?)|(git@[\w\.]+))(:(\/\/)?)([\w\.@\:/\-~]+)(\.git)(\/)?",
+_PII = [
+    ("EMAIL_ADDRESS", re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")),
+    ("IP", re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")),
+    ("CREDIT_CARD", re.compile(r"\b(?:\d[ -]?){12,18}\d\b")),
+    ("US_SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
+    ("PHONE_NUMBER", re.compile(r"(?<!\w)\+?\d[\d ().-]{7,}\d\b")),
 ]
-_COMPILED = [(placeholder, re.compile(p)) for placeholder, patterns in _PATTERNS.items() for p in patterns]
-_COMPILED_IGNORED = [re.compile(p) for p in _IGNORED]
-
-
-@dataclass
-class _Span:
-    start: int
-    end: int
-    kind: str
 
 
 def scrub(text: str) -> str:
-    """Replace e-mail addresses, phone numbers, IPs, card numbers … with ``<KIND>`` placeholders."""
-    data = text.encode("utf-8")
-    found = _sorted([_Span(m.start(), m.end(), kind) for kind, rx in _COMPILED for m in rx.finditer(data)])
-    kept = found[:1]
-    for prev, span in zip(found, found[1:], strict=False):
-        if span.start <= prev.end:
-            if prev.end >= span.end:
-                continue
-            span.start = prev.end + 1
-        kept.append(span)
-    ignored = _sorted([_Span(m.start(), m.end(), "") for rx in _COMPILED_IGNORED for m in rx.finditer(data)])
-    spans: list[_Span] = []
-    i = 0
-    for skip in ignored:
-        while i < len(kept) and kept[i].end < skip.start:
-            spans.append(kept[i])
-            i += 1
-        while i < len(kept) and kept[i].start <= skip.end:
-            i += 1
-    spans.extend(kept[i:])
-    return _replace(data, spans).decode("utf-8", "replace")
-
-
-def _sorted(spans: list[_Span]) -> list[_Span]:
-    return sorted(spans, key=lambda s: (s.start, -s.end))
-
-
-def _replace(data: bytes, spans: list[_Span]) -> bytes:
-    out, pos, k = bytearray(), 0, 0
-    while pos < len(data):
-        if k < len(spans) and pos == spans[k].start:
-            out += f"<{spans[k].kind}>".encode()
-            pos = spans[k].end
-            k += 1
-            continue
-        out.append(data[pos])
-        pos += 1
-    return bytes(out)
+    """Replace e-mail addresses, IPs, card numbers, SSNs and phone numbers with ``<KIND>`` placeholders."""
+    for kind, pattern in _PII:
+        text = pattern.sub(f"<{kind}>", text)
+    return text
