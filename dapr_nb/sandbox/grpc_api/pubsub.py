@@ -1,9 +1,132 @@
-"""gRPC methods of the pubsub building block (thin: protobuf <-> blocks.pubsub)."""
+"""gRPC methods of the pubsub building block (thin: protobuf <-> blocks.pubsub).
+
+``SubscribeTopicEventsAlpha1`` follows daprd's protocol: the first request must be an initial
+request; the subscription exists before ``initial_response`` is sent; answers arrive on the same
+stream and are read by a separate thread (a sync bidi handler only gets a request iterator), while
+this handler's thread sends, one event at a time. Client cancellation, EOF or a protocol error stop
+the subscription through :meth:`StreamSubscription.stop`, so no thread stays blocked.
+"""
 
 from __future__ import annotations
 
-from ._base import RpcBase
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+from dapr.proto.runtime.v1 import appcallback_pb2, pubsub_pb2
+from google.protobuf import empty_pb2, struct_pb2
+
+from ..blocks.pubsub import (
+    BulkEntry,
+    StreamRequest,
+    StreamSubscription,
+    TopicEvent,
+    Trace,
+    bulk_publish,
+    publish,
+)
+from ..errors import DaprApiError
+from ._base import RpcBase, streaming, unary
+
+log = logging.getLogger("dapr_nb.sandbox")
+
+
+def trace_of(context: grpc.ServicerContext) -> Trace:
+    """Read the caller's W3C trace context from the call metadata."""
+    found = {k: v for k, v in context.invocation_metadata() or () if k in ("traceparent", "tracestate")}
+    return Trace(str(found.get("traceparent", "")), str(found.get("tracestate", "")))
+
+
+def event_message(event: TopicEvent) -> Any:
+    """Build the ``SubscribeTopicEventsResponseAlpha1`` carrying one event."""
+    extensions = struct_pb2.Struct()
+    extensions.update(event.extensions)
+    request = appcallback_pb2.TopicEventRequest(
+        id=event.id,
+        source=event.source,
+        type=event.type,
+        spec_version=event.spec_version,
+        data_content_type=event.data_content_type,
+        data=event.data,
+        topic=event.topic,
+        pubsub_name=event.pubsub_name,
+        path=event.path,
+        extensions=extensions,
+    )
+    return pubsub_pb2.SubscribeTopicEventsResponseAlpha1(event_message=request)
+
+
+def _read_answers(requests: Iterator[Any], session: StreamSubscription) -> None:
+    """Feed ``event_processed`` answers to the session until the client half-closes or goes away."""
+    try:
+        for request in requests:
+            if request.WhichOneof("subscribe_topic_events_request_type") != "event_processed":
+                session.stop("duplicate initial request received")
+                return
+            session.acknowledge(request.event_processed.id, int(request.event_processed.status.status))
+    except grpc.RpcError:
+        pass  # cancelled: the context callback stops the session too
+    except Exception:  # noqa: BLE001 - never let the reader die silently
+        log.exception("reading subscription answers failed")
+    session.stop()
+
+
+def _first_request(requests: Iterator[Any]) -> Any:
+    try:
+        return next(requests, None)
+    except grpc.RpcError:
+        return None
 
 
 class PubSubRpcs(RpcBase):
-    """The pubsub RPCs of `dapr.proto.runtime.v1.Dapr`."""
+    """PublishEvent, BulkPublishEvent (+Alpha1) and SubscribeTopicEventsAlpha1."""
+
+    @unary
+    def PublishEvent(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        """Publish one event."""
+        publish(self.runtime, request.pubsub_name, request.topic, request.data, request.data_content_type,
+                dict(request.metadata), trace_of(context))
+        return empty_pb2.Empty()
+
+    @unary
+    def BulkPublishEvent(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        """Publish several events; like daprd, any failed entry fails the call."""
+        entries = [
+            BulkEntry(e.entry_id, e.event, e.content_type, dict(e.metadata) or None) for e in request.entries
+        ]
+        result = bulk_publish(self.runtime, request.pubsub_name, request.topic, entries,
+                              dict(request.metadata), trace_of(context))
+        if result.error is not None:
+            raise result.error
+        return pubsub_pb2.BulkPublishResponse()
+
+    BulkPublishEventAlpha1 = BulkPublishEvent
+
+    @streaming
+    def SubscribeTopicEventsAlpha1(  # noqa: N802
+        self, request_iterator: Iterator[Any], context: grpc.ServicerContext
+    ) -> Any:
+        """Stream a topic's events to the client and take its answers on the same stream."""
+        first = _first_request(request_iterator)
+        if first is None:
+            return
+        if first.WhichOneof("subscribe_topic_events_request_type") != "initial_request":
+            raise DaprApiError(grpc.StatusCode.UNKNOWN, "initial request is required")
+        initial = first.initial_request
+        request = StreamRequest(initial.pubsub_name, initial.topic, dict(initial.metadata),
+                                initial.dead_letter_topic)
+        session = StreamSubscription.open(self.runtime, request)
+        if not context.add_callback(session.stop):
+            session.stop()
+        threading.Thread(
+            target=_read_answers, args=(request_iterator, session), name="dapr-nb-pubsub-answers", daemon=True
+        ).start()
+        yield pubsub_pb2.SubscribeTopicEventsResponseAlpha1(
+            initial_response=pubsub_pb2.SubscribeTopicEventsResponseInitialAlpha1()
+        )
+        for event in session.events():
+            yield event_message(event)
+        if session.error:
+            raise DaprApiError(grpc.StatusCode.UNKNOWN, session.error)
