@@ -1,0 +1,68 @@
+"""Configuration: get items, and the subscribe/unsubscribe protocol (stable RPCs, Alpha1 on older sidecars).
+
+Rule: a subscription's first message carries only its id; :class:`ConfigurationSubscription` digests
+messages into that id and :class:`ConfigUpdate` values without doing any I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from dapr.proto.runtime.v1 import configuration_pb2
+
+from .ops import Call, Op, fallback
+from .results import ConfigItem, ConfigUpdate, Table
+from .values import str_map
+
+SUBSCRIBE = "SubscribeConfiguration"
+SUBSCRIBE_ALPHA1 = "SubscribeConfigurationAlpha1"
+
+
+def to_items(items: Mapping[str, Any]) -> Table[ConfigItem]:
+    """Convert a proto ``map<string, ConfigurationItem>`` into ConfigItems sorted by key."""
+    return Table(ConfigItem(k, v.value, v.version, dict(v.metadata)) for k, v in sorted(items.items()))
+
+
+def get_configuration(
+    store: str, keys: Iterable[str] = (), *, metadata: Mapping[str, str] | None = None
+) -> Op[Table[ConfigItem]]:
+    """Return the items for ``keys`` (all items when empty), sorted by key."""
+    request = configuration_pb2.GetConfigurationRequest(store_name=store, keys=list(keys), metadata=str_map(metadata))
+    reply = yield from fallback(
+        Call("GetConfiguration", request), lambda: Call("GetConfigurationAlpha1", request)
+    )
+    return to_items(reply.items)
+
+
+def unsubscribe_configuration(store: str, subscription_id: str) -> Op[bool]:
+    """Stop a subscription by id; False (not an error) when the sidecar does not know the id."""
+    request = configuration_pb2.UnsubscribeConfigurationRequest(store_name=store, id=subscription_id)
+    reply = yield from fallback(
+        Call("UnsubscribeConfiguration", request), lambda: Call("UnsubscribeConfigurationAlpha1", request)
+    )
+    return bool(reply.ok)
+
+
+class ConfigurationSubscription:
+    """The configuration-subscribe protocol for one stream (no I/O)."""
+
+    def __init__(self, store: str, keys: Iterable[str] = (), metadata: Mapping[str, str] | None = None) -> None:
+        self.store = store
+        self.keys = list(keys)
+        self.metadata = str_map(metadata)
+        self.id = ""
+
+    def request(self) -> configuration_pb2.SubscribeConfigurationRequest:
+        """Return the request that opens the stream."""
+        return configuration_pb2.SubscribeConfigurationRequest(
+            store_name=self.store, keys=self.keys, metadata=self.metadata
+        )
+
+    def receive(self, response: Any) -> ConfigUpdate | None:
+        """Digest one message: remember the id; return an update when it carries items."""
+        if response.id and not self.id:
+            self.id = response.id
+        if not response.items:
+            return None
+        return ConfigUpdate(response.id or self.id, to_items(response.items))

@@ -1,0 +1,123 @@
+"""Failures as DaprError through both clients: API token missing/wrong (unary and streams), sidecar down, readiness."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import pytest
+from clienthelp import async_client_for, client_for, run
+
+from dapr_nb.client import AsyncClient, Client
+from dapr_nb.core.ops import RetryPolicy
+from dapr_nb.errors import DaprError, SidecarUnavailable, Unauthenticated
+from dapr_nb.sandbox import Sandbox
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    with Sandbox(api_token="s3cret", data_dir=tmp_path_factory.mktemp("secured")) as sb:
+        yield sb  # type: ignore[misc]
+
+
+def test_token_is_sent_on_every_call_kind(secured: Sandbox, unique: Callable[[str], str]) -> None:
+    with client_for(secured) as client:
+        client.save_state("statestore", unique("k"), 1)
+        assert client.get_metadata().app_id == "sandbox"
+        with client.subscribe("pubsub", unique("t")) as sub:
+            assert sub.active
+        client.invoke_binding("localfiles", "list")  # HTTP-free unary to another block
+
+
+def test_missing_and_wrong_token_are_unauthenticated(secured: Sandbox, unique: Callable[[str], str]) -> None:
+    for token in ("", "wrong"):
+        with client_for(secured, api_token=token) as client:
+            with pytest.raises(Unauthenticated) as info:
+                client.get_state("statestore", "k")
+            assert "api token" in info.value.message
+            with pytest.raises(Unauthenticated):
+                client.subscribe("pubsub", unique("t"))
+
+
+def test_async_token_on_streams(secured: Sandbox, unique: Callable[[str], str]) -> None:
+    async def main(good: AsyncClient, bad: AsyncClient) -> None:
+        sub = await good.subscribe("pubsub", unique("t"))
+        await sub.close()
+        with pytest.raises(Unauthenticated):
+            await bad.subscribe("pubsub", unique("t"))
+        with pytest.raises(Unauthenticated):
+            await bad.get_state("statestore", "k")
+        await good.close()
+        await bad.close()
+
+    run(main(async_client_for(secured), async_client_for(secured, api_token="wrong")))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_sidecar_down_names_the_endpoint_and_how_to_start_one() -> None:
+    port = _free_port()
+    with Client(f"127.0.0.1:{port}", http_endpoint=f"http://127.0.0.1:{port}") as client:
+        with pytest.raises(SidecarUnavailable) as info:
+            client.get_state("statestore", "k")
+        assert f"127.0.0.1:{port}" in str(info.value) and "dapr-nb sandbox" in str(info.value)
+        assert isinstance(info.value, ConnectionError)
+        with pytest.raises(SidecarUnavailable) as http_info:
+            client.invoke_method("app", "m")
+        assert f"http://127.0.0.1:{port}" in str(http_info.value)
+        with pytest.raises(SidecarUnavailable):
+            client.wait_ready(timeout=0.3)
+
+    async def main() -> None:
+        async with AsyncClient(f"127.0.0.1:{port}") as aclient:
+            with pytest.raises(SidecarUnavailable):
+                await aclient.get_state("statestore", "k")
+            with pytest.raises(SidecarUnavailable):
+                await aclient.subscribe("pubsub", "t", timeout=5)
+
+    run(main())
+
+
+def test_retries_are_logged_not_printed(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = RetryPolicy(max_attempts=2, initial_backoff=0.01)
+    with caplog.at_level(logging.WARNING, logger="dapr_nb"), Client(f"127.0.0.1:{_free_port()}", retry=policy) as c:
+        with pytest.raises(SidecarUnavailable):
+            c.get_state("statestore", "k")
+    assert len([r for r in caplog.records if "retry" in r.getMessage()]) == 2
+    assert capsys.readouterr().out == ""
+
+
+def test_wait_ready_returns_metadata(sandbox: Sandbox) -> None:
+    with client_for(sandbox) as client:
+        assert client.wait_ready(timeout=5).app_id == "sandbox"
+    assert run(_async_ready(sandbox)) == "sandbox"
+
+
+async def _async_ready(sb: Sandbox) -> str:
+    async with async_client_for(sb) as client:
+        return (await client.wait_ready(timeout=5)).app_id
+
+
+def test_deadline_from_settings(sandbox: Sandbox) -> None:
+    with client_for(sandbox, timeout=0.000001) as client:
+        with pytest.raises(DaprError) as info:
+            client.get_metadata()
+    assert info.value.code == "DEADLINE_EXCEEDED" and isinstance(info.value, TimeoutError)
+
+
+def test_shutdown_stops_the_sidecar(make_sandbox: Callable[..., Sandbox]) -> None:
+    sb = make_sandbox()
+    with client_for(sb) as client:
+        client.shutdown()
+        deadline = time.monotonic() + 20
+        with pytest.raises(SidecarUnavailable):
+            while time.monotonic() < deadline:  # bounded: the sidecar stops gracefully, soon
+                client.get_metadata()
+                time.sleep(0.05)

@@ -1,0 +1,165 @@
+"""Pub/sub through both clients against the sandbox: publish, bulk publish, streaming ack outcomes, drained close."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from clienthelp import async_client_for, client_for, run
+
+from dapr_nb.client import AsyncClient, Client
+from dapr_nb.core.results import TopicMessage
+from dapr_nb.errors import NotFound
+from dapr_nb.sandbox import Sandbox
+
+PUBSUB = "pubsub"
+WAIT = 10.0
+
+
+@pytest.fixture
+def client(sandbox: Sandbox) -> Client:
+    with client_for(sandbox) as c:
+        yield c  # type: ignore[misc]
+
+
+def _next(sub: object) -> TopicMessage:
+    message = sub.next_message(WAIT)  # type: ignore[attr-defined]
+    assert message is not None, "no message within the bounded wait"
+    return message  # type: ignore[no-any-return]
+
+
+def test_publish_and_receive_decoded_by_content_type(client: Client, unique: Callable[[str], str]) -> None:
+    topic = unique("t")
+    with client.subscribe(PUBSUB, topic) as sub:
+        client.publish(PUBSUB, topic, {"order": 1})
+        client.publish(PUBSUB, topic, "plain text")
+        client.publish(PUBSUB, topic, b"\x00\x01", content_type="application/octet-stream")
+        received = []
+        for _ in range(3):
+            message = _next(sub)
+            sub.success(message)
+            received.append(message)
+        assert [m.data for m in received] == [{"order": 1}, "plain text", b"\x00\x01"]
+        assert received[0].topic == topic and received[0].pubsub == PUBSUB and received[0].content_type
+        assert sub.next_message(0.2) is None
+
+
+def test_bulk_publish(client: Client, unique: Callable[[str], str]) -> None:
+    topic = unique("bulk")
+    with client.subscribe(PUBSUB, topic) as sub:
+        result = client.publish_bulk(PUBSUB, topic, [{"n": i} for i in range(5)])
+        assert result and result.published == 5
+        got = []
+        for _ in range(5):
+            message = _next(sub)
+            sub.success(message)
+            got.append(message.data["n"])
+    assert sorted(got) == list(range(5))
+
+
+def test_retry_redelivers_and_drop_dead_letters(client: Client, unique: Callable[[str], str]) -> None:
+    topic, dead = unique("t"), unique("dead")
+    with client.subscribe(PUBSUB, topic, dead_letter_topic=dead) as sub, client.subscribe(PUBSUB, dead) as dlq:
+        client.publish(PUBSUB, topic, {"n": 1})
+        first = _next(sub)
+        sub.retry(first)
+        again = _next(sub)
+        assert again.id == first.id and again.data == {"n": 1}
+        sub.drop(again)
+        dead_message = _next(dlq)
+        assert dead_message.data == {"n": 1}
+        dlq.success(dead_message)
+        with pytest.raises(ValueError):
+            sub.success(again)  # each message is acked once
+
+
+def test_close_flushes_the_last_ack(client: Client, unique: Callable[[str], str]) -> None:
+    topic = unique("t")
+    sub = client.subscribe(PUBSUB, topic)
+    client.publish(PUBSUB, topic, "only once")
+    sub.success(_next(sub))
+    sub.close()  # right after the ack: the ack must still reach the sidecar
+    with client.subscribe(PUBSUB, topic) as again:
+        assert again.next_message(0.5) is None
+
+
+def test_unacked_message_goes_to_the_next_subscription(client: Client, unique: Callable[[str], str]) -> None:
+    topic = unique("t")
+    with client.subscribe(PUBSUB, topic) as sub:
+        client.publish(PUBSUB, topic, "unanswered")
+        assert _next(sub).data == "unanswered"
+    with client.subscribe(PUBSUB, topic) as again:
+        message = _next(again)
+        assert message.data == "unanswered"
+        again.success(message)
+
+
+def test_unknown_pubsub(client: Client, unique: Callable[[str], str]) -> None:
+    with pytest.raises(NotFound):
+        client.publish("no-such-pubsub", "t", 1)
+    with pytest.raises(NotFound):
+        client.subscribe("no-such-pubsub", unique("t"))
+
+
+def test_async_subscription_ack_outcomes(sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+    topic, dead = unique("t"), unique("dead")
+
+    async def main(client: AsyncClient) -> list[object]:
+        async with client:
+            seen: list[object] = []
+            async with await client.subscribe(PUBSUB, topic, dead_letter_topic=dead) as sub, \
+                    await client.subscribe(PUBSUB, dead) as dlq:
+                await client.publish(PUBSUB, topic, {"n": 1})
+                await client.publish_bulk(PUBSUB, topic, ["two"])
+                first = await sub.next_message(WAIT)
+                assert first is not None
+                await sub.retry(first)
+                again = await sub.next_message(WAIT)
+                assert again is not None and again.id == first.id
+                await sub.success(again)
+                second = await sub.next_message(WAIT)
+                assert second is not None
+                await sub.drop(second)
+                dead_message = await dlq.next_message(WAIT)
+                assert dead_message is not None
+                await dlq.success(dead_message)
+                seen += [again.data, second.data, dead_message.data]
+            async with await client.subscribe(PUBSUB, topic) as empty:
+                seen.append(await empty.next_message(0.3))
+            return seen
+
+    assert run(main(async_client_for(sandbox))) == [{"n": 1}, "two", "two", None]
+
+
+def test_async_iteration_and_drained_close(sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+    topic = unique("t")
+
+    async def main(client: AsyncClient) -> list[object]:
+        async with client:
+            sub = await client.subscribe(PUBSUB, topic)
+            await client.publish_bulk(PUBSUB, topic, [1, 2, 3])
+            got = []
+            async for message in sub:
+                await sub.success(message)
+                got.append(message.data)
+                if len(got) == 3:
+                    break
+            await sub.close()
+            async with await client.subscribe(PUBSUB, topic) as again:
+                got.append(await again.next_message(0.3))
+            return got
+
+    assert run(main(async_client_for(sandbox))) == [1, 2, 3, None]
+
+
+def test_sync_iteration(client: Client, unique: Callable[[str], str]) -> None:
+    topic = unique("t")
+    with client.subscribe(PUBSUB, topic) as sub:
+        client.publish_bulk(PUBSUB, topic, ["a", "b"])
+        got = []
+        for message in sub:
+            sub.success(message)
+            got.append(message.data)
+            if len(got) == 2:
+                break
+    assert got == ["a", "b"]
