@@ -149,6 +149,9 @@ def build_runtime(app_id: str, data_dir: Path, resources_path: Path | None) -> R
     from .jobs import JobScheduler  # noqa: PLC0415 - jobs are a runtime service, not a component
 
     runtime.services["jobs"] = JobScheduler(data_dir / "jobs.db")
+    from .workflow.servicer import WorkflowService  # noqa: PLC0415 - loading the workflow protos costs ~0.6 s
+
+    runtime.services["workflows"] = WorkflowService(data_dir / "workflows.db", app_id=app_id)
     return runtime
 
 

@@ -1,0 +1,216 @@
+"""The thin gRPC face of the engine: ``TaskHubSidecarService`` over ``WorkflowHub``, plus ``WorkflowService``.
+
+Rules: translate messages and errors only; every semantic decision lives in the hub and engine.
+Each GetWorkItems stream and each blocked wait holds a server thread, so both wake on
+cancellation (``context.add_callback``) and never sleep longer than a few seconds at a time.
+RPCs not overridden here answer UNIMPLEMENTED (the generated base class does that).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2, wrappers_pb2
+
+from .commands import WorkflowHub
+from .engine import DONE_FOR_WAITERS, PENDING, EngineError
+from .protos import SERVICE_NAME, ServicerBase, add_servicer, opt_str, pb
+
+log = logging.getLogger("dapr_nb.sandbox.workflow")
+
+PING_INTERVAL = 10.0
+"""Seconds of stream idleness before a healthPing goes to workers that advertise HEALTH_PING."""
+START_WAIT = 2.0
+"""StartInstance waits at most this long for a connected worker to start the instance (daprd waits too)."""
+STATEFUL_HISTORY = 2
+HEALTH_PING = 3
+
+
+def _abort(context: grpc.ServicerContext, exc: EngineError) -> Any:
+    context.abort(getattr(grpc.StatusCode, exc.code), str(exc))
+
+
+class TaskHubServicer(ServicerBase):  # type: ignore[misc]
+    """TaskHubSidecarService served from a WorkflowHub."""
+
+    def __init__(self, hub: WorkflowHub, ping_interval: float = PING_INTERVAL) -> None:
+        self._hub = hub
+        self._ping_interval = ping_interval
+
+    def Hello(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Answer the worker's (re)connect and keep-alive probe."""
+        return empty_pb2.Empty()
+
+    def StartInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Create an instance; wait briefly for a connected worker to start it (unless scheduled)."""
+        try:
+            instance_id = self._hub.start(request)
+        except EngineError as exc:
+            return _abort(context, exc)
+        if self._hub.dispatcher.streams and not request.HasField("scheduledStartTimestamp"):
+            limited = _Limited(context, START_WAIT)
+            self._hub.wait(instance_id, lambda inst: inst.status != PENDING, False, limited)
+        return pb.CreateInstanceResponse(instanceId=instance_id)
+
+    def GetInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Return the instance's state (``exists`` false when unknown)."""
+        return self._hub.get(request.instanceId, request.getInputsAndOutputs)
+
+    def WaitForInstanceStart(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Block until the instance leaves PENDING or the client's deadline passes."""
+        return self._wait(request, context, lambda inst: inst.status != PENDING)
+
+    def WaitForInstanceCompletion(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Block until the instance finishes or the client's deadline passes."""
+        return self._wait(request, context, lambda inst: inst.status in DONE_FOR_WAITERS)
+
+    def _wait(self, request: Any, context: grpc.ServicerContext, done: Any) -> Any:
+        context.add_callback(lambda: self._hub.wake(request.instanceId))
+        response = self._hub.wait(request.instanceId, done, request.getInputsAndOutputs, context)
+        if response is None:
+            if self._hub.closed:
+                context.abort(grpc.StatusCode.UNAVAILABLE, "the sandbox is shutting down")
+            if context.is_active():
+                context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded waiting for the workflow")
+            context.abort(grpc.StatusCode.CANCELLED, "wait cancelled")
+        return response
+
+    def RaiseEvent(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Queue an external event (discarded for unknown or finished instances)."""
+        self._hub.raise_event(request.instanceId, request.name, opt_str(request, "input"))
+        return pb.RaiseEventResponse()
+
+    def TerminateInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Terminate an instance, recursively when asked."""
+        try:
+            self._hub.terminate(request.instanceId, opt_str(request, "output"), request.recursive)
+        except EngineError as exc:
+            return _abort(context, exc)
+        return pb.TerminateResponse()
+
+    def SuspendInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Suspend an instance (visible as SUSPENDED when this returns)."""
+        try:
+            self._hub.suspend(request.instanceId, opt_str(request, "reason"))
+        except EngineError as exc:
+            return _abort(context, exc)
+        return pb.SuspendResponse()
+
+    def ResumeInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Resume a suspended instance."""
+        try:
+            self._hub.resume(request.instanceId, opt_str(request, "reason"))
+        except EngineError as exc:
+            return _abort(context, exc)
+        return pb.ResumeResponse()
+
+    def PurgeInstances(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Purge one finished instance (recursively, or forcibly, when asked)."""
+        if request.WhichOneof("request") != "instanceId":
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "multi-instance purge is not implemented")
+        try:
+            count = self._hub.purge(request.instanceId, request.recursive, bool(request.force))
+        except EngineError as exc:
+            return _abort(context, exc)
+        return pb.PurgeInstancesResponse(deletedInstanceCount=count, isComplete=wrappers_pb2.BoolValue(value=True))
+
+    def ListInstanceIDs(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Return a page of instance ids in creation order."""
+        token = request.continuationToken if request.HasField("continuationToken") else None
+        size = request.pageSize if request.HasField("pageSize") and request.pageSize > 0 else None
+        ids, next_token = self._hub.list_ids(token, size)
+        return pb.ListInstanceIDsResponse(instanceIds=ids, continuationToken=next_token)
+
+    def GetInstanceHistory(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Return the committed history (NOT_FOUND for unknown or purged instances)."""
+        try:
+            return pb.GetInstanceHistoryResponse(events=self._hub.history(request.instanceId))
+        except EngineError as exc:
+            return _abort(context, exc)
+
+    def RerunWorkflowFromEvent(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Start a new instance from a finished one's history up to an event."""
+        try:
+            return pb.RerunWorkflowFromEventResponse(newInstanceID=self._hub.rerun(request))
+        except EngineError as exc:
+            return _abort(context, exc)
+
+    def GetWorkItems(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        """Stream work items to a worker until it disconnects; its unanswered items are handed out again."""
+        capabilities = set(request.capabilities)
+        hub = self._hub
+        with hub._lock:
+            stream = hub.dispatcher.open_stream(STATEFUL_HISTORY in capabilities, HEALTH_PING in capabilities)
+
+        def release() -> None:
+            with hub._lock:
+                hub.dispatcher.close_stream(stream)
+
+        context.add_callback(release)
+        try:
+            while context.is_active() and not stream.closed and not hub.closed:
+                item = hub.dispatcher.next_item(stream, self._ping_interval)
+                if item is not None:
+                    yield item
+                elif stream.pings and not stream.closed and context.is_active():
+                    yield pb.WorkItem(healthPing=pb.HealthPing())
+        finally:
+            release()
+
+    def CompleteOrchestratorTask(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Apply a worker's orchestration turn result."""
+        self._hub.complete_turn(request)
+        return pb.CompleteTaskResponse()
+
+    def CompleteWorkflowTask(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Alias of CompleteOrchestratorTask (1.19 name)."""
+        return self.CompleteOrchestratorTask(request, context)
+
+    def CompleteActivityTask(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Record an activity result."""
+        self._hub.complete_activity(request)
+        return pb.CompleteTaskResponse()
+
+
+class _Limited:
+    """A servicer context whose deadline is capped (StartInstance's bounded start wait)."""
+
+    def __init__(self, context: grpc.ServicerContext, limit: float) -> None:
+        self._context = context
+        self._until = time.monotonic() + limit
+
+    def time_remaining(self) -> float:
+        """Return the smaller of the client's remaining time and the cap."""
+        own = self._until - time.monotonic()
+        theirs = self._context.time_remaining()
+        return own if theirs is None else min(own, theirs)
+
+    def is_active(self) -> bool:
+        """Return whether the underlying call is still active."""
+        return bool(self._context.is_active())
+
+
+class WorkflowService:
+    """The sandbox's workflow engine as a runtime service: ``register_grpc``, ``connected_workers``, ``close``."""
+
+    def __init__(self, path: Path, app_id: str = "") -> None:
+        self.hub = WorkflowHub(path, app_id)
+
+    def register_grpc(self, server: grpc.Server) -> list[str]:
+        """Add TaskHubSidecarService to the server; return its full name for reflection."""
+        add_servicer(TaskHubServicer(self.hub), server)
+        return [SERVICE_NAME]
+
+    @property
+    def connected_workers(self) -> int:
+        """Return the number of open GetWorkItems streams."""
+        return len(self.hub.dispatcher.streams)
+
+    def close(self) -> None:
+        """Release streams and waiters and close the database."""
+        self.hub.close()

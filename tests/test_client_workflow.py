@@ -1,0 +1,107 @@
+"""Workflow management through both clients against a sandbox with the official SDK's WorkflowRuntime as worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from _workflow_support import shutdown
+from clienthelp import async_client_for, client_for, run
+
+from dapr_nb.client import AsyncClient, Client
+from dapr_nb.errors import DaprError, NotFound
+from dapr_nb.sandbox import Sandbox
+
+WAIT = 20.0
+
+
+@pytest.fixture(scope="module")
+def wf_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox of its own with a worker, so no other test's worker receives these workflows."""
+    import dapr.ext.workflow as wf
+
+    with Sandbox(data_dir=tmp_path_factory.mktemp("wf")) as sb:
+        runtime = wf.WorkflowRuntime(host=sb.host, port=str(sb.grpc_port))
+
+        @runtime.activity(name="double")
+        def double(ctx: Any, value: int) -> int:
+            return value * 2
+
+        @runtime.workflow(name="doubler")
+        def doubler(ctx: Any, value: int) -> Any:
+            doubled = yield ctx.call_activity(double, input=value)
+            event = yield ctx.wait_for_external_event("go")
+            return [doubled, event]
+
+        runtime.start()
+        try:
+            yield sb
+        finally:
+            shutdown(runtime)  # also closes the event loop the SDK's worker leaves open
+
+
+@pytest.fixture
+def client(wf_sandbox: Sandbox) -> Iterator[Client]:
+    with client_for(wf_sandbox) as c:
+        yield c
+
+
+def test_start_wait_event_complete_history(client: Client, unique: Callable[[str], str]) -> None:
+    iid = client.start_workflow("doubler", 21, instance_id=unique("wf"), tags={"team": "a"})
+    started = client.wait_for_workflow_start(iid, timeout=WAIT)
+    assert started is not None and started.status in ("RUNNING", "COMPLETED")
+    client.raise_workflow_event(iid, "go", 0)  # a falsy payload is still a payload
+    done = client.wait_for_workflow_completion(iid, timeout=WAIT)
+    assert done is not None and done.status == "COMPLETED" and done.output == [42, 0] and done.input == 21
+    assert done.is_terminal and done.execution_id and done.completed_at is not None and done.tags == {"team": "a"}
+    history = client.get_workflow_history(iid)
+    kinds = [e.kind for e in history]
+    assert kinds[0] == "workflowStarted" and "taskScheduled" in kinds and kinds[-1] == "executionCompleted"
+    assert iid in client.list_workflow_ids()
+    rerun_from = next(e.event_id for e in history if e.kind == "taskScheduled")
+    new_id = client.rerun_workflow(iid, rerun_from, new_instance_id=unique("rerun"), input=5, overwrite_input=True)
+    assert new_id == unique("rerun")
+    client.raise_workflow_event(new_id, "go", "again")
+    rerun = client.wait_for_workflow_completion(new_id, timeout=WAIT)
+    assert rerun is not None and rerun.output == [10, "again"]
+    assert client.purge_workflow(iid) == 1
+    assert client.get_workflow(iid) is None
+    with pytest.raises(NotFound):
+        client.get_workflow_history(iid)
+
+
+def test_suspend_resume_terminate(client: Client, unique: Callable[[str], str]) -> None:
+    iid = client.start_workflow("doubler", 1, instance_id=unique("ctl"))
+    client.wait_for_workflow_start(iid, timeout=WAIT)
+    client.suspend_workflow(iid, reason="pause")
+    state = client.get_workflow(iid)
+    assert state is not None and state.status == "SUSPENDED"
+    client.resume_workflow(iid)
+    state = client.get_workflow(iid)
+    assert state is not None and state.status == "RUNNING"
+    client.terminate_workflow(iid, output={"stopped": True})
+    done = client.wait_for_workflow_completion(iid, timeout=WAIT)
+    assert done is not None and done.status == "TERMINATED" and done.output == {"stopped": True}
+
+
+def test_waiting_is_bounded(client: Client, unique: Callable[[str], str]) -> None:
+    iid = client.start_workflow("doubler", 1, instance_id=unique("slow"))
+    with pytest.raises(DaprError) as info:
+        client.wait_for_workflow_completion(iid, timeout=0.5)  # nobody raises "go"
+    assert isinstance(info.value, TimeoutError)
+    client.terminate_workflow(iid)
+    assert client.get_workflow(unique("never-started")) is None
+
+
+def test_async_client_workflow(wf_sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+    async def main(client: AsyncClient) -> Any:
+        async with client:
+            iid = await client.start_workflow("doubler", 2, instance_id=unique("async"))
+            await client.wait_for_workflow_start(iid, timeout=WAIT)
+            await client.raise_workflow_event(iid, "go", {})
+            done = await client.wait_for_workflow_completion(iid, timeout=WAIT)
+            assert done is not None
+            return done.output
+
+    assert run(main(async_client_for(wf_sandbox))) == [4, {}]
