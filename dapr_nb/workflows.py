@@ -60,6 +60,15 @@ def _call(fn: Callable[..., Any], ctx: Any, inp: Any) -> Any:
     return result
 
 
+def _close_worker_loops(runtime: Any) -> None:
+    """Close the event loop the SDK's stopped worker leaves open (else Python warns at kernel exit)."""
+    worker = getattr(runtime, "_WorkflowRuntime__worker", None)
+    manager = getattr(worker, "_async_worker_manager", None)
+    for value in list(vars(manager).values()) if manager is not None else ():
+        if isinstance(value, asyncio.AbstractEventLoop) and not value.is_running() and not value.is_closed():
+            value.close()
+
+
 class WorkflowHost:
     """Registries of cell-defined workflows/activities and the official runtime that serves them."""
 
@@ -147,6 +156,7 @@ class WorkflowHost:
             self._registered = {"workflow": set(), "activity": set()}
         if runtime is not None:
             runtime.shutdown()
+            _close_worker_loops(runtime)
         if client is not None:
             client.close()
 

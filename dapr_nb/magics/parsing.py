@@ -120,7 +120,7 @@ def parse_body(cell: str, what: str) -> Any:
 
 
 def parse_cell(cell: str, namespace: Mapping[str, Any], what: str) -> Any:
-    """Parse a cell body as data: a lone ``:name`` binds that variable; else ``{{ }}`` is filled in and JSON/YAML read."""
+    """Parse a cell body as data: a lone ``:name`` binds that variable, else fill in ``{{ }}`` and read JSON/YAML."""
     text = cell.strip()
     found = _BOUND.match(text)
     if found:

@@ -1,0 +1,103 @@
+"""``%dapr publish``, ``%%dapr publish [--bulk]`` and ``%dapr subscribe`` (a live topic view).
+
+Rule: DATA is a JSON value, text, or ``:name``; a DataFrame is always published one event per row.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from ..core.results import BulkPublishResult
+from .parsing import parse_pairs
+from .registry import REGISTRY, Command, Context
+from .render import frame_records, is_frame, note
+from .streams import TopicView
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("pubsub", metavar="PUBSUB")
+    p.add_argument("topic", metavar="TOPIC")
+
+
+def _options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--content-type", metavar="T", help="the event's content type")
+    p.add_argument("--meta", metavar="k=v", nargs="+", action="extend", help="publish metadata")
+    p.add_argument("--bulk", action="store_true", help="DATA is a list: one event per element")
+
+
+def _line_args(p: argparse.ArgumentParser) -> None:
+    _common(p)
+    p.add_argument("data", metavar="DATA")
+    _options(p)
+
+
+def _cell_args(p: argparse.ArgumentParser) -> None:
+    _common(p)
+    _options(p)
+
+
+def _send(ctx: Context, args: argparse.Namespace, data: Any) -> BulkPublishResult | None:
+    pubsub, topic = ctx.text(args.pubsub, "PUBSUB"), ctx.text(args.topic, "TOPIC")
+    metadata = parse_pairs(args.meta)
+    if is_frame(data):
+        data, args.bulk = frame_records(data), True
+    if args.bulk:
+        if not isinstance(data, list):
+            raise UsageError("%dapr publish --bulk: the data must be a JSON array (one event per element)")
+        result = ctx.client.publish_bulk(pubsub, topic, data, content_type=args.content_type, metadata=metadata)
+        failed = f", {len(result.failed)} refused" if result.failed else ""
+        note(f"published {result.published} events to {pubsub}/{topic}{failed}")
+        return result
+    ctx.client.publish(pubsub, topic, data, content_type=args.content_type, metadata=metadata)
+    note(f"published 1 event to {pubsub}/{topic}")
+    return None
+
+
+def publish_line(ctx: Context, args: argparse.Namespace) -> BulkPublishResult | None:
+    """Publish DATA (one event, or with --bulk one per element)."""
+    return _send(ctx, args, ctx.value(args.data))
+
+
+def publish_cell(ctx: Context, args: argparse.Namespace) -> BulkPublishResult | None:
+    """Publish the cell body (JSON/YAML; with --bulk a list, one event per element)."""
+    return _send(ctx, args, ctx.body_value("publish"))
+
+
+def _subscribe_args(p: argparse.ArgumentParser) -> None:
+    _common(p)
+    p.add_argument("--dead-letter", metavar="T", help="dead-letter topic")
+    p.add_argument("--max", type=int, metavar="N", help="stop after N messages")
+
+
+def subscribe(ctx: Context, args: argparse.Namespace) -> TopicView:
+    """Open a streaming subscription and return its live view (acks each message ``success``)."""
+    if args.max is not None and args.max < 1:
+        raise UsageError("%dapr subscribe: --max must be at least 1")
+    stream = ctx.client.subscribe(
+        ctx.text(args.pubsub, "PUBSUB"),
+        ctx.text(args.topic, "TOPIC"),
+        dead_letter_topic=args.dead_letter,
+        timeout=ctx.config.timeout,
+    )
+    view = TopicView(stream, max_messages=args.max, max_rows=ctx.config.max_rows)
+    ctx.session.track(view)
+    return view
+
+
+REGISTRY.add(
+    Command(
+        "publish", "", "publish PUBSUB TOPIC DATA [--content-type T] [--meta k=v ...] [--bulk]",
+        "publish an event", _line_args, publish_line,
+    ),
+    Command(
+        "publish", "", "%%dapr publish PUBSUB TOPIC [--bulk]  (body: JSON payload, or a list with --bulk)",
+        "publish the cell body", _cell_args, publish_cell, cell=True,
+    ),
+    Command(
+        "subscribe", "", "subscribe PUBSUB TOPIC [--dead-letter T] [--max N]",
+        "live view of a topic", _subscribe_args, subscribe,
+    ),
+)  # fmt: skip

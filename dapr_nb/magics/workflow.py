@@ -1,0 +1,192 @@
+"""``%dapr workflow start|status|wait|list|history|timeline|raise|suspend|resume|terminate|purge|rerun``.
+
+Rule: instances are managed with the sync client; when ``start`` names a workflow defined in this
+kernel (``dapr_nb.workflows``), the official runtime that runs it is started first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from ..core.results import WorkflowState
+from .registry import REGISTRY, Command, Context
+from .render import note
+from .wftables import history_frame, list_frame
+
+
+def _id_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("instance_id", metavar="ID")
+
+
+def _start_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--input", metavar="JSON", help="the workflow input: JSON, text or :name")
+    p.add_argument("--id", metavar="ID", help="instance id (default: a new uuid)")
+
+
+def _ensure_runtime(name: str) -> None:
+    """Start the kernel's workflow runtime when NAME is defined in this kernel."""
+    module = sys.modules.get("dapr_nb.workflows")
+    host = getattr(module, "default_host", None)
+    if host is not None and name in host.definitions("workflow"):
+        host.start()
+
+
+def start(ctx: Context, args: argparse.Namespace) -> str:
+    """Schedule an instance of NAME; return its id."""
+    name = ctx.text(args.name, "NAME")
+    _ensure_runtime(name)
+    instance_id = ctx.client.start_workflow(name, ctx.value(args.input), instance_id=args.id)
+    note(f"started {name} as {instance_id}")
+    return instance_id
+
+
+def _found(state: WorkflowState | None, instance_id: str) -> WorkflowState:
+    if state is None:
+        raise UsageError(f"no workflow instance {instance_id!r}")
+    return state
+
+
+def status(ctx: Context, args: argparse.Namespace) -> WorkflowState:
+    """Return the instance's state."""
+    instance_id = ctx.text(args.instance_id, "ID")
+    return _found(ctx.client.get_workflow(instance_id), instance_id)
+
+
+def _wait_args(p: argparse.ArgumentParser) -> None:
+    _id_arg(p)
+    p.add_argument("--timeout", type=float, metavar="S", help="seconds to wait (default: Dapr.wait_timeout)")
+
+
+def wait(ctx: Context, args: argparse.Namespace) -> WorkflowState:
+    """Wait until the instance finishes; return its final state."""
+    instance_id = ctx.text(args.instance_id, "ID")
+    timeout = args.timeout if args.timeout is not None else ctx.config.wait_timeout
+    if timeout <= 0:
+        raise UsageError("%dapr workflow wait: --timeout must be positive")
+    return _found(ctx.client.wait_for_workflow_completion(instance_id, timeout=timeout), instance_id)
+
+
+def _list_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--status", metavar="S", help="only instances with this status (e.g. RUNNING, COMPLETED)")
+    p.add_argument("--name", metavar="N", help="only instances of this workflow")
+
+
+def list_(ctx: Context, args: argparse.Namespace) -> Any:
+    """Return every instance as a DataFrame with the columns of ``dapr workflow list -o wide``."""
+    client = ctx.client
+    states = [s for s in (client.get_workflow(i) for i in client.list_workflow_ids()) if s is not None]
+    if args.status:
+        wanted = {s.strip().upper() for s in args.status.split(",")}
+        states = [s for s in states if s.status in wanted]
+    if args.name:
+        states = [s for s in states if s.name == args.name]
+    return list_frame(states, client.get_metadata().app_id)
+
+
+def history(ctx: Context, args: argparse.Namespace) -> Any:
+    """Return the instance's history with the columns of ``dapr workflow history -o wide``."""
+    return history_frame(ctx.client.get_workflow_history(ctx.text(args.instance_id, "ID")))
+
+
+def timeline(ctx: Context, args: argparse.Namespace) -> Any:
+    """Return the history table (a timeline view comes with the widgets)."""
+    note("the timeline view is not available yet; showing the history table")
+    return history(ctx, args)
+
+
+def _raise_args(p: argparse.ArgumentParser) -> None:
+    _id_arg(p)
+    p.add_argument("event", metavar="EVENT")
+    p.add_argument("data", metavar="DATA", nargs="?")
+
+
+def raise_event(ctx: Context, args: argparse.Namespace) -> None:
+    """Deliver an external event to the instance."""
+    instance_id, event = ctx.text(args.instance_id, "ID"), ctx.text(args.event, "EVENT")
+    ctx.client.raise_workflow_event(instance_id, event, ctx.value(args.data))
+    note(f"raised {event!r} on {instance_id}")
+
+
+def _reason_args(p: argparse.ArgumentParser) -> None:
+    _id_arg(p)
+    p.add_argument("--reason", metavar="TEXT", help="why (recorded in the history)")
+
+
+def suspend(ctx: Context, args: argparse.Namespace) -> None:
+    """Suspend the instance."""
+    ctx.client.suspend_workflow(ctx.text(args.instance_id, "ID"), args.reason)
+    note(f"suspended {args.instance_id}")
+
+
+def resume(ctx: Context, args: argparse.Namespace) -> None:
+    """Resume the instance."""
+    ctx.client.resume_workflow(ctx.text(args.instance_id, "ID"), args.reason)
+    note(f"resumed {args.instance_id}")
+
+
+def _terminate_args(p: argparse.ArgumentParser) -> None:
+    _id_arg(p)
+    p.add_argument("--output", metavar="JSON", help="the output to record")
+
+
+def terminate(ctx: Context, args: argparse.Namespace) -> None:
+    """Terminate the instance (and its children)."""
+    ctx.client.terminate_workflow(ctx.text(args.instance_id, "ID"), ctx.value(args.output))
+    note(f"terminated {args.instance_id}")
+
+
+def _purge_args(p: argparse.ArgumentParser) -> None:
+    _id_arg(p)
+    p.add_argument("--force", action="store_true", help="purge even if not finished")
+
+
+def purge(ctx: Context, args: argparse.Namespace) -> int:
+    """Delete a finished instance's state and history; return how many instances were deleted."""
+    return ctx.client.purge_workflow(ctx.text(args.instance_id, "ID"), force=args.force)
+
+
+def _rerun_args(p: argparse.ArgumentParser) -> None:
+    _id_arg(p)
+    p.add_argument("event_id", metavar="EVENT_ID", type=int)
+    p.add_argument("--input", metavar="JSON", help="new input for the rerun")
+    p.add_argument("--new-id", metavar="ID", help="id of the new instance")
+
+
+def rerun(ctx: Context, args: argparse.Namespace) -> str:
+    """Re-run a finished instance from a history event; return the new instance id."""
+    new_id = ctx.client.rerun_workflow(
+        ctx.text(args.instance_id, "ID"),
+        args.event_id,
+        new_instance_id=args.new_id,
+        input=ctx.value(args.input),
+        overwrite_input=args.input is not None,
+    )
+    note(f"rerun of {args.instance_id} started as {new_id}")
+    return new_id
+
+
+_VERBS = (
+    ("start", "start NAME [--input JSON] [--id ID]", "start an instance", _start_args, start),
+    ("status", "status ID", "an instance's state", _id_arg, status),
+    ("wait", "wait ID [--timeout S]", "wait for an instance to finish", _wait_args, wait),
+    ("list", "list [--status S] [--name N]", "instances (dapr workflow list -o wide)", _list_args, list_),
+    ("history", "history ID", "history (dapr workflow history -o wide)", _id_arg, history),
+    ("timeline", "timeline ID", "history as a timeline", _id_arg, timeline),
+    ("raise", "raise ID EVENT [DATA]", "send an external event", _raise_args, raise_event),
+    ("suspend", "suspend ID [--reason TEXT]", "pause an instance", _reason_args, suspend),
+    ("resume", "resume ID [--reason TEXT]", "resume an instance", _reason_args, resume),
+    ("terminate", "terminate ID [--output JSON]", "stop an instance", _terminate_args, terminate),
+    ("purge", "purge ID [--force]", "delete a finished instance", _purge_args, purge),
+    ("rerun", "rerun ID EVENT_ID [--input JSON] [--new-id ID]", "re-run from an event", _rerun_args, rerun),
+)  # fmt: skip
+REGISTRY.add(
+    *(
+        Command("workflow", verb, f"workflow {usage}", summary, build, run)
+        for verb, usage, summary, build, run in _VERBS
+    )
+)

@@ -1,0 +1,151 @@
+"""``%dapr publish/subscribe/invoke/binding/secret/config/lock/job/metadata`` through IPython against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from dapr_nb.core.results import BindingResult, BulkPublishResult, Job, LockResult, Metadata
+from dapr_nb.magics.streams import ConfigView, TopicView
+from dapr_nb.magics.views import MASK, Secrets
+from dapr_nb.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from magics_support import Cells
+
+pytest_plugins = ["magics_support"]
+
+WAIT = 10.0
+
+
+def test_publish_line_cell_bulk_and_subscribe(dapr: Cells, unique: Callable[[str], str]) -> None:
+    topic = unique("orders")
+    view = dapr.run(f"view = %dapr subscribe pubsub {topic} --max 5\nview")
+    assert isinstance(view, TopicView) and view.active
+    dapr.run(f"%dapr publish pubsub {topic} '{{\"n\": 1}}' --meta ttlInSeconds=60")
+    dapr.run(f"%dapr publish pubsub {topic} plain-text --content-type text/plain")
+    result = dapr.run(f'%%dapr publish pubsub {topic} --bulk -o bulk\n[{{"n": 2}}, {{"n": 3}}]')
+    assert isinstance(result, BulkPublishResult) and result.published == 2 and dapr.ns["bulk"] is result
+    dapr.run(f"%%dapr publish pubsub {topic}\nn: 4\n")
+    assert view.wait(5, WAIT), view
+    frame = view.to_frame()
+    assert frame.shape[0] == 5 and view.received == view.acked == 5 and not view.active
+    assert sorted(frame["n"].dropna().astype(int)) == [1, 2, 3, 4]
+    assert "plain-text" in frame["data"].tolist()
+    assert "5 received" in repr(view) and "<table" in view._repr_html_()
+
+
+def test_publish_a_dataframe_and_close_a_view(dapr: Cells, unique: Callable[[str], str]) -> None:
+    topic = unique("frames")
+    view = dapr.run(f"%dapr subscribe pubsub {topic}")
+    dapr.ns["rows"] = pd.DataFrame({"sku": ["a", "b", "c"], "qty": [1, 2, 3]})
+    result = dapr.run(f"%dapr publish pubsub {topic} :rows")
+    assert result.published == 3
+    assert view.wait(3, WAIT)
+    assert list(view.to_frame()["qty"]) == [1, 2, 3]
+    view.close()
+    assert not view.active and "closed" in repr(view)
+
+
+def test_publish_and_subscribe_errors(dapr: Cells) -> None:
+    assert "nope" in dapr.fail("%dapr publish nope t 1")
+    assert "JSON array" in dapr.fail('%%dapr publish pubsub t --bulk\n{"a": 1}')
+    assert "key=value" in dapr.fail("%dapr publish pubsub t 1 --meta novalue")
+    assert "--max" in dapr.fail("%dapr subscribe pubsub t --max 0")
+    assert "required" in dapr.fail("%dapr publish pubsub")
+
+
+def test_invoke_reaches_the_sidecar_http_api(dapr: Cells) -> None:
+    # The sandbox has no app channel, so invocation is answered with daprd's JSON error, shown in one line.
+    message = dapr.fail("%dapr invoke some-app orders/1 --verb GET --header x-trace=1")
+    assert "invoke some-app/orders/1" in message and "NOT_FOUND" in message
+    assert "--header" in dapr.fail("%dapr invoke some-app m --header bad")
+
+
+def test_binding(dapr: Cells, unique: Callable[[str], str]) -> None:
+    name = unique("file") + ".json"
+    dapr.ns["doc"] = {"hello": "world"}
+    dapr.run(f"%dapr binding localfiles create :doc --meta fileName={name}")
+    got = dapr.run(f"%dapr binding localfiles get --meta fileName={name}")
+    assert isinstance(got, BindingResult) and got.data == {"hello": "world"}
+    dapr.run(f"%dapr binding localfiles delete --meta fileName={name}")
+    assert "nope" in dapr.fail("%dapr binding nope create x")
+
+
+def test_secrets_are_masked_unless_revealed(dapr: Cells, capsys: object) -> None:
+    secret = "sandbox-demo-password"
+    masked = dapr.run("%dapr secret get secretstore db-password")
+    assert isinstance(masked, Secrets) and masked["db-password"] == {"db-password": secret}
+    for text in (repr(masked), masked._repr_html_(), masked.to_frame().to_string(), str(masked)):
+        assert secret not in text and MASK in text
+    listed = dapr.run("%dapr secret list secretstore")
+    assert secret not in repr(listed) and secret not in listed._repr_html_() and len(listed) >= 2
+    out = capsys.readouterr()  # type: ignore[attr-defined]
+    assert secret not in out.out and secret not in out.err
+    revealed = dapr.run("%dapr secret get secretstore db-password --reveal")
+    assert secret in repr(revealed) and secret in revealed.to_frame()["value"].tolist()
+    dapr.run("%config Dapr.reveal = True")
+    assert secret in repr(dapr.run("%dapr secret list secretstore"))
+    assert "nope" in dapr.fail("%dapr secret get secretstore nope")
+
+
+def test_config_get_and_watch(dapr: Cells, sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+    color, size = unique("color"), unique("size")
+    admin_set(sandbox, {color: "red", size: "L"})
+    df = dapr.run(f"%dapr config get configstore {color} {size}")
+    assert df.shape == (2, 4) and dict(zip(df["key"], df["value"], strict=True)) == {color: "red", size: "L"}
+    view = dapr.run(f"%dapr config watch configstore {color}")
+    assert isinstance(view, ConfigView) and view.to_frame().loc[0, "value"] == "red"
+    admin_set(sandbox, {color: "blue"})
+    assert view.wait(1, WAIT), view
+    assert view.to_frame().loc[0, "value"] == "blue" and view.history().shape[0] == 1
+    view.close()
+    assert not view.active
+    assert "nope" in dapr.fail("%dapr config get nope k")
+
+
+def admin_set(sb: Sandbox, items: dict[str, str]) -> None:
+    body = json.dumps({"items": items}).encode()
+    request = urllib.request.Request(f"{sb.http_endpoint}/v1.0-sandbox/configuration/configstore", body, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+
+
+def test_lock(dapr: Cells, unique: Callable[[str], str]) -> None:
+    resource = unique("res")
+    first = dapr.run(f"%dapr lock acquire lockstore {resource} --expiry 30")
+    assert isinstance(first, LockResult) and first.acquired
+    other = dapr.run(f"%dapr lock acquire lockstore {resource} --owner someone-else")
+    assert not other.acquired
+    assert dapr.run(f"%dapr lock release lockstore {resource} --owner someone-else") == "lock_belongs_to_others"
+    assert dapr.run(f"%dapr lock release lockstore {resource}") == "success"
+    assert "nope" in dapr.fail(f"%dapr lock acquire nope {resource}")
+
+
+def test_jobs(dapr: Cells, unique: Callable[[str], str]) -> None:
+    name = unique("job")
+    dapr.run(f"%dapr job schedule {name} --schedule '@every 1h' --data '{{\"n\": 1}}' --repeats 3")
+    job = dapr.run(f"%dapr job get {name}")
+    assert isinstance(job, Job) and job.data == {"n": 1} and job.repeats == 3 and job.schedule == "@every 1h"
+    listed = dapr.run("%dapr job list")
+    assert list(listed.columns) == ["name", "schedule", "repeats", "due_time", "ttl", "data"]
+    assert name in listed["name"].tolist()
+    dapr.run(f"%dapr job delete {name}")
+    assert name not in dapr.run("%dapr job list")["name"].tolist()
+    assert "one of the arguments" in dapr.fail(f"%dapr job schedule {name}")
+    assert "not allowed" in dapr.fail(f"%dapr job schedule {name} --schedule '@every 1h' --due-time 1h")
+    dapr.fail(f"%dapr job get {name}")
+
+
+def test_metadata_and_status(dapr: Cells) -> None:
+    meta = dapr.run("%dapr metadata")
+    assert isinstance(meta, Metadata) and meta.app_id == "sandbox"
+    status = dapr.run("%dapr status")
+    assert status.healthy and status.app_id == "sandbox" and status.runtime_version
+    assert {"statestore", "pubsub", "secretstore"} <= set(status.components["name"])
+    assert list(status.subscriptions.columns) == ["pubsub", "topic", "type", "dead_letter_topic"]
+    assert "statestore" in repr(status) and "<table" in status._repr_html_()
