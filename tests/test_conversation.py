@@ -1,8 +1,12 @@
-"""Conversation: the echo component through the official SDK's converse_alpha1/alpha2 (sync and aio) and raw stubs."""
+"""Conversation: the echo component through the official SDK's converse_alpha1/alpha2 (sync and aio), raw stubs
+and daprd's HTTP routes (raw urllib)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -163,3 +167,134 @@ def test_aio_client(sdk_env: Sandbox) -> None:
             return await client.converse_alpha2(ECHO, inputs)
 
     assert asyncio.run(run()).outputs[0].choices[0].message.content == "async hello"
+
+
+# --- HTTP: POST /v1.0-alpha1|/v1.0-alpha2/conversation/{name}/converse (protojson in and out) ---
+
+
+def converse_http(sb: Sandbox, version: str, name: str, body: bytes | dict[str, Any], method: str = "POST") -> Any:
+    """Send a raw HTTP converse request; return (status, parsed JSON body)."""
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    request = urllib.request.Request(
+        f"{sb.http_endpoint}/v1.0-{version}/conversation/{name}/converse",
+        data=data if method == "POST" else None,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers["Content-Type"] == "application/json"
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_http_alpha1_scrubs_and_echoes_context_and_parameters(sandbox: Sandbox) -> None:
+    int64 = {"@type": "type.googleapis.com/google.protobuf.Int64Value", "value": "7"}
+    body = {
+        "name": "ignored: the path names the component",
+        "contextID": "ctx-h1",
+        "inputs": [{"content": "mail jane@example.com", "role": "user"}, {"content": "ip 10.1.2.3", "scrubPII": True}],
+        "parameters": {"k": int64},
+        "unknownField": "ignored",
+    }
+    status, answer = converse_http(sandbox, "alpha1", ECHO, body)
+    assert status == 200
+    assert answer == {
+        "contextID": "ctx-h1",
+        "outputs": [{"result": "mail jane@example.com\nip <IP>", "parameters": {"k": int64}}],
+    }
+    status, answer = converse_http(sandbox, "alpha1", ECHO, {"inputs": [{"content": "a@b.io"}], "scrubPII": True})
+    assert (status, answer) == (200, {"outputs": [{"result": "<EMAIL_ADDRESS>"}]})
+
+
+def test_http_alpha2_messages_tools_and_usage(sandbox: Sandbox) -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string"}}}
+    body = {
+        "context_id": "ctx-h2",  # proto names work as well as json names
+        "inputs": [{"messages": [
+            {"ofSystem": {"content": [{"text": "be brief"}]}},
+            {"of_user": {"content": [{"text": "weather in Paris?"}]}},
+        ]}],
+        "tools": [{"function": {"name": "weather", "parameters": schema}}, {"function": {"name": "time"}}],
+        "toolChoice": "weather",
+    }  # fmt: skip
+    status, answer = converse_http(sandbox, "alpha2", ECHO, body)
+    assert status == 200
+    assert answer == {
+        "contextId": "ctx-h2",
+        "outputs": [{
+            "choices": [{  # index 0 is protojson's default: left out
+                "finishReason": "tool_calls",
+                "message": {
+                    "content": "be brief\nweather in Paris?",
+                    "toolCalls": [
+                        {"id": "0", "function": {"name": "weather", "arguments": "city,unit"}},
+                        {"id": "1", "function": {"name": "time"}},
+                    ],
+                },
+            }],
+            "usage": {"completionTokens": "5", "promptTokens": "5", "totalTokens": "10"},  # 64-bit ints: strings
+        }],
+    }  # fmt: skip
+
+
+def test_http_alpha2_tool_exchange_and_scrubbing(sandbox: Sandbox) -> None:
+    body = {
+        "scrubPii": True,
+        "inputs": [
+            {"messages": [{"ofUser": {"content": [{"text": "go"}]}}]},
+            {"messages": [
+                {"ofAssistant": {"toolCalls": [{"id": "call-9", "function": {"name": "f", "arguments": "{}"}}]}},
+                {"ofTool": {"toolId": "call-9", "name": "f", "content": [{"text": "mail jane@example.com"}]}},
+            ]},
+        ],
+    }  # fmt: skip
+    status, answer = converse_http(sandbox, "alpha2", ECHO, body)
+    assert status == 200
+    (choice,) = answer["outputs"][0]["choices"]
+    expected = "go\nTool Response for tool ID 'call-9' with name 'f': mail <EMAIL_ADDRESS>"
+    assert choice["message"] == {"content": expected, "toolCalls": [{"id": "call-9", "function": {"name": "f",
+                                                                                                   "arguments": "{}"}}]}
+    assert choice["finishReason"] == "tool_calls"
+
+
+@pytest.mark.parametrize(
+    ("version", "name", "body", "status", "error_code", "message"),
+    [
+        ("alpha1", "nope", {"inputs": [{"content": "hi"}]}, 400, "ERR_CONVERSATION_NOT_FOUND",
+         "failed finding conversation component nope"),
+        ("alpha2", "nope", b"", 400, "ERR_CONVERSATION_NOT_FOUND", "failed finding conversation component nope"),
+        ("alpha1", ECHO, b"", 400, "ERR_CONVERSATION_MISSING_INPUTS",
+         "failed conversing with component echo: missing inputs in request"),
+        ("alpha2", ECHO, {"inputs": []}, 400, "ERR_CONVERSATION_MISSING_INPUTS",
+         "failed conversing with component echo: missing inputs in request"),
+        ("alpha2", ECHO, {"inputs": [{"messages": [{}]}]}, 400, "ERR_CONVERSATION_INVALID_PARMS",
+         "failed conversing with component echo: invalid params: message type cannot be nil"),
+        ("alpha2", ECHO, {"inputs": [{"messages": [{"ofUser": {}}]}], "toolChoice": "required"}, 400,
+         "ERR_CONVERSATION_INVALID_PARMS", "failed conversing with component echo: invalid params: tool choice must "
+         "be 'auto', 'none', 'required', or a specific tool name matching the tools available to be used"),
+        ("alpha2", ECHO, {"inputs": [{"messages": [{"ofUser": {}}]}],
+                          "tools": [{"function": {"name": "f", "parameters": {"properties": "x"}}}]}, 500,
+         "ERR_CONVERSATION_INVOKE",
+         "failed conversing with component echo: tool function properties must be a map[string]any, got str"),
+    ],
+)  # fmt: skip
+def test_http_errors(sandbox: Sandbox, version: str, name: str, body: Any, status: int, error_code: str,
+                     message: str) -> None:
+    assert converse_http(sandbox, version, name, body) == (status, {"errorCode": error_code, "message": message})
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"inputs": 3}'])
+def test_http_malformed_body(sandbox: Sandbox, body: bytes) -> None:
+    for version in ("alpha1", "alpha2"):
+        status, answer = converse_http(sandbox, version, ECHO, body)
+        assert (status, answer["errorCode"]) == (400, "ERR_MALFORMED_REQUEST")
+        assert answer["message"].startswith("failed deserializing HTTP body: ")
+
+
+def test_http_routes_are_post_only(sandbox: Sandbox) -> None:
+    status, answer = converse_http(sandbox, "alpha2", ECHO, b"", method="GET")
+    assert (status, answer["errorCode"]) == (405, "ERR_METHOD_NOT_ALLOWED")
+    status, answer = converse_http(sandbox, "alpha3", ECHO, {"inputs": [{"content": "x"}]})
+    assert (status, answer["errorCode"]) == (404, "ERR_NOT_FOUND")

@@ -1,4 +1,4 @@
-"""gRPC methods of the pubsub building block (thin: protobuf <-> blocks.pubsub).
+"""gRPC methods of the pubsub building block (thin: protobuf <-> blocks.pubsub, blocks.pubsub_stream).
 
 ``SubscribeTopicEventsAlpha1`` follows daprd's protocol: the first request must be an initial
 request; the subscription exists before ``initial_response`` is sent; answers arrive on the same
@@ -18,16 +18,9 @@ import grpc
 from dapr.proto.runtime.v1 import appcallback_pb2, pubsub_pb2
 from google.protobuf import empty_pb2, struct_pb2
 
-from ..blocks.pubsub import (
-    BulkEntry,
-    StreamRequest,
-    StreamSubscription,
-    TopicEvent,
-    Trace,
-    bulk_publish,
-    publish,
-)
-from ..errors import DaprApiError
+from ..blocks.cloudevents import TopicEvent, Trace
+from ..blocks.pubsub import BulkEntry, bulk_publish, publish
+from ..blocks.pubsub_stream import StreamRequest, StreamSubscription, stream_error
 from ._base import RpcBase, streaming, unary
 
 log = logging.getLogger("dapr_nb.sandbox")
@@ -113,7 +106,7 @@ class PubSubRpcs(RpcBase):
         if first is None:
             return
         if first.WhichOneof("subscribe_topic_events_request_type") != "initial_request":
-            raise DaprApiError(grpc.StatusCode.UNKNOWN, "initial request is required")
+            raise stream_error("initial request is required")
         initial = first.initial_request
         request = StreamRequest(initial.pubsub_name, initial.topic, dict(initial.metadata),
                                 initial.dead_letter_topic)
@@ -129,4 +122,4 @@ class PubSubRpcs(RpcBase):
         for event in session.events():
             yield event_message(event)
         if session.error:
-            raise DaprApiError(grpc.StatusCode.UNKNOWN, session.error)
+            raise stream_error(session.error)

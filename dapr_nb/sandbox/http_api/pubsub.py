@@ -12,19 +12,8 @@ import binascii
 import json
 from typing import Any
 
-from ..blocks.pubsub import (
-    BulkEntry,
-    Trace,
-    bad_bulk_body,
-    bad_entries,
-    bad_envelope,
-    bulk_publish,
-    is_content_type,
-    is_json,
-    is_text,
-    publish,
-    resolve,
-)
+from ..blocks.cloudevents import CLOUDEVENTS_JSON, Trace, is_content_type, is_json, is_text
+from ..blocks.pubsub import BulkEntry, bad_bulk_body, bad_entries, bad_envelope, bulk_publish, publish, resolve
 from ..runtime import Runtime
 from ._base import Request, Response, Route, json_response, no_content
 
@@ -97,7 +86,7 @@ def _event_bytes(runtime: Runtime, name: str, topic: str, event: Any, content_ty
         if not isinstance(event, str):
             raise bad_envelope(name, topic, runtime.app_id, mismatch)
         return event.encode()
-    if is_json(content_type) or is_content_type(content_type, "application/cloudevents+json"):
+    if is_json(content_type) or is_content_type(content_type, CLOUDEVENTS_JSON):
         return json.dumps(event, separators=(",", ":")).encode()
     raise bad_envelope(name, topic, runtime.app_id, mismatch)
 
