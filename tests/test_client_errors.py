@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable
 
@@ -105,10 +106,15 @@ async def _async_ready(sb: Sandbox) -> str:
         return (await client.wait_ready(timeout=5)).app_id
 
 
-def test_deadline_from_settings(sandbox: Sandbox) -> None:
-    with client_for(sandbox, timeout=0.000001) as client:
-        with pytest.raises(DaprError) as info:
-            client.get_metadata()
+def test_deadline_from_settings() -> None:
+    # A listener that accepts and never speaks HTTP/2: only the client's deadline can end the call.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        endpoint = f"127.0.0.1:{silent.getsockname()[1]}"
+        with Client(endpoint, http_endpoint="http://" + endpoint, timeout=0.3) as client:
+            with pytest.raises(DaprError) as info:
+                client.get_metadata()
     assert info.value.code == "DEADLINE_EXCEEDED" and isinstance(info.value, TimeoutError)
 
 
