@@ -135,7 +135,7 @@ class Settings:
 
     grpc: GrpcEndpoint
     http: HttpEndpoint
-    api_token: str = ""
+    api_token: str = field(default="", repr=False)  # never shown in notebook output
     timeout: float | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     http_timeout: float = 60.0
