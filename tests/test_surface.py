@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.error
@@ -94,3 +95,64 @@ def test_shutdown_rpc_stops_the_sandbox(
     while sb._proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sb._proc.returncode == 0
+
+
+NO_APP_CHANNEL = "cannot invoke local endpoint: app channel not initialized"
+NOT_FOUND_BILLING = "couldn't find service: billing"  # what self-hosted mDNS says
+SELF_UNREACHABLE = f"failed to invoke, id: sandbox, err: {NO_APP_CHANNEL}"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/v1.0/invoke/sandbox/method/orders/1", 500, SELF_UNREACHABLE),
+        ("/v1.0/invoke/billing/method/charge", 500, f"failed to invoke, id: billing, err: {NOT_FOUND_BILLING}"),
+        ("/v1.0/invoke/billing.prod/method/x", 500,
+         f"failed to invoke, id: billing.prod, err: {NOT_FOUND_BILLING}"),
+        ("/v1.0/invoke/a.b.c/method/x", 500, "failed to invoke, id: a.b.c, err: invalid app id a.b.c"),
+        ("/v1.0/invoke/sandbox/nomethod", 404,
+         "failed getting app id either from the URL path or the header dapr-app-id"),
+    ],
+)  # fmt: skip
+def test_invoke_answers_daprds_direct_invoke_errors(sandbox: Sandbox, path: str, status: int, message: str) -> None:
+    for verb in ("GET", "POST", "PUT", "DELETE", "PATCH"):
+        body = b'{"n": 1}' if verb in ("POST", "PUT", "PATCH") else None
+        assert http(sandbox, verb, path, body) == (
+            status,
+            json.dumps({"errorCode": "ERR_DIRECT_INVOKE", "message": message}).encode(),
+        )
+
+
+def sdk_http_invoke(client: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``invoke_method``, then close the event loop the SDK's HTTP invoker makes per call and never closes."""
+    try:
+        return client.invoke_method(*args, **kwargs)
+    finally:
+        asyncio.get_event_loop_policy().get_event_loop().close()
+        asyncio.set_event_loop(None)
+
+
+def test_invoke_through_the_official_sdk(dapr_client: Any) -> None:
+    from dapr.clients.exceptions import DaprHttpError
+
+    with pytest.raises(DaprHttpError) as info:
+        sdk_http_invoke(dapr_client, "sandbox", "orders", data='{"id": 1}', http_verb="POST")
+    assert (info.value.status_code, info.value.error_code) == (500, "ERR_DIRECT_INVOKE")
+    assert info.value.message == SELF_UNREACHABLE
+    with pytest.raises(DaprHttpError) as info:
+        sdk_http_invoke(dapr_client, "billing", "charge", http_verb="GET")
+    assert info.value.message == f"failed to invoke, id: billing, err: {NOT_FOUND_BILLING}"
+
+
+def test_invoke_service_over_grpc(sandbox: Sandbox) -> None:
+    from dapr.proto.common.v1 import common_pb2
+    from dapr.proto.runtime.v1 import dapr_pb2_grpc, invoke_pb2
+
+    with grpc.insecure_channel(sandbox.grpc_endpoint) as channel:
+        stub = dapr_pb2_grpc.DaprStub(channel)
+        for target, why in [("sandbox", NO_APP_CHANNEL), ("billing", NOT_FOUND_BILLING)]:
+            request = invoke_pb2.InvokeServiceRequest(id=target, message=common_pb2.InvokeRequest(method="m"))
+            with pytest.raises(grpc.RpcError) as info:
+                stub.InvokeService(request, timeout=10)
+            assert info.value.code() == grpc.StatusCode.INTERNAL
+            assert info.value.details() == f"failed to invoke, id: {target}, err: {why}"

@@ -173,12 +173,7 @@ class Sandbox:
 
     def stop(self) -> None:
         """Stop the sandbox (SIGTERM, then SIGKILL after 10 s) and remove a temporary data directory."""
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-        if self._proc is not None:
-            self._terminate(self._proc)
-            self._proc = None
+        self._halt()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -193,14 +188,18 @@ class Sandbox:
 
     def restart(self) -> Sandbox:
         """Stop if running, then start again on the same data directory and ports."""
+        self._halt()
+        self.config.grpc_port, self.config.http_port = self.grpc_port, self.http_port
+        return self.start()
+
+    def _halt(self) -> None:
+        """Stop the in-process server or the child process, whichever runs; keep the data directory."""
         if self._server is not None:
             self._server.stop()
             self._server = None
         if self._proc is not None:
             self._terminate(self._proc)
             self._proc = None
-        self.config.grpc_port, self.config.http_port = self.grpc_port, self.http_port
-        return self.start()
 
     def _terminate(self, proc: subprocess.Popen[str]) -> None:
         if proc.poll() is None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..components.bindings_localstorage import go_json
+from .. import gojson
 from ..components.pubsub_memory import BrokerMessage, parse_duration
 
 DEFAULT_TYPE = "com.dapr.event.sent"
@@ -216,7 +216,7 @@ def received_cloud_event(message: BrokerMessage, name: str, topic: str, raw_payl
         return event
     problem = f"error deserializing cloud event in pubsub {name} and topic {topic}"
     try:
-        event = json.loads(message.data)
+        event = gojson.loads(message.data)
     except ValueError as exc:
         raise Undeliverable(f"{problem}: {exc}") from None
     if not isinstance(event, dict):
@@ -250,7 +250,7 @@ def topic_event(event: Mapping[str, Any], name: str, topic: str) -> TopicEvent:
                 raise Undeliverable("unexpected data in cloud event envelope")
             data = value.encode()
         elif is_json(content_type) or is_content_type(content_type, CLOUDEVENTS_JSON):
-            data = go_json(value)
+            data = gojson.go_json(value)
     extensions = {k: v for k, v in event.items() if k not in _NOT_EXTENSIONS}
     return TopicEvent(text("id"), text("source"), text("type"), text("specversion"), content_type, data,
                       topic, name, "/", extensions)

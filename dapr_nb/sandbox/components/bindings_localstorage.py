@@ -16,16 +16,15 @@ from __future__ import annotations
 import base64
 import binascii
 import errno
-import json
 import os
 import posixpath
 import re
 import stat
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..errors import ComponentError
+from ..gojson import go_json
 from ..resources import ComponentSpec
 from . import BuildContext, Component
 
@@ -260,26 +259,6 @@ def _unescape(body: bytes, quote: bytes) -> bytes | None:
         except (ValueError, UnicodeError, OverflowError):
             return None
     return bytes(out)
-
-
-def go_json(value: Any) -> bytes:
-    """Encode like Go's ``json.Marshal``: compact, sorted keys, ``<``, ``>``, ``&`` escaped."""
-    text = json.dumps(go_numbers(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                         ("\u2029", "\\u2029")):  # fmt: skip
-        text = text.replace(raw, escaped)
-    return text.encode("utf-8")
-
-
-def go_numbers(value: Any) -> Any:
-    """Render integral floats as Go does for float64 (``1.0`` → ``1``)."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-        return int(value)
-    if isinstance(value, dict):
-        return {k: go_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [go_numbers(v) for v in value]
-    return value
 
 
 def go_error(op: str, exc: OSError, path: str) -> str:

@@ -13,9 +13,7 @@ resolved against the sandbox's data directory, not the working directory.
 from __future__ import annotations
 
 import base64
-import json
 import logging
-import math
 import re
 import sqlite3
 import threading
@@ -24,11 +22,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
+from .. import gojson
 from ..errors import ComponentError
 from ..resources import ComponentSpec
 from . import BuildContext, Component
@@ -127,55 +125,13 @@ def parse_ttl(metadata: Mapping[str, str]) -> int | None:
     return value
 
 
-def go_json(value: object) -> str:
-    """Serialise a decoded JSON value exactly as Go's ``json.Marshal`` does (what daprd stores).
-
-    Object keys are sorted, numbers pass through float64 (``1.0`` -> ``1``, ``1e-7`` -> ``1e-07`` ->
-    ``1e-7``), ``<``, ``>``, ``&``, U+2028 and U+2029 are escaped, lone surrogates become U+FFFD.
-    """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return _go_number(float(value))
-    if isinstance(value, str):
-        return _go_string(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(go_json(v) for v in value) + "]"
-    if isinstance(value, dict):
-        items = sorted((str(k), v) for k, v in value.items())
-        return "{" + ",".join(f"{_go_string(k)}:{go_json(v)}" for k, v in items) + "}"
-    raise StateStoreError(f"json: unsupported type: {type(value).__name__}")
-
-
-def _go_number(number: float) -> str:
-    if math.isnan(number) or math.isinf(number):
-        raise StateStoreError(f"json: unsupported value: {number}")
-    if number == 0:
-        return "-0" if math.copysign(1.0, number) < 0 else "0"
-    if number.is_integer() and abs(number) < 1e21:
-        return str(int(number))
-    if 1e-6 <= abs(number) < 1e21:
-        return format(Decimal(repr(number)), "f")
-    mantissa, _, exponent = repr(number).partition("e")
-    sign, digits = (exponent[0], exponent[1:]) if exponent[0] in "+-" else ("+", exponent)
-    return f"{mantissa}e{sign}{digits.lstrip('0') or '0'}"
-
-
-_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def _go_string(text: str) -> str:
-    text = re.sub("[\ud800-\udfff]", "\ufffd", text)
-    encoded = json.dumps(text, ensure_ascii=False)
-    return re.sub("[<>&\u2028\u2029]", lambda m: _ESCAPES[m.group(0)], encoded)
-
-
 def _encode(value: object) -> tuple[str, bool]:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.b64encode(bytes(value)).decode("ascii"), True
-    return go_json(value), False
+    try:
+        return gojson.dumps(value), False
+    except gojson.UnsupportedValueError as exc:
+        raise StateStoreError(str(exc)) from exc
 
 
 def _decode(text: str | bytes, is_binary: int) -> bytes:

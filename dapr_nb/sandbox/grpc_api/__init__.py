@@ -12,6 +12,7 @@ from ..runtime import Runtime
 from .bindings import BindingRpcs
 from .configuration import ConfigurationRpcs
 from .conversation import ConversationRpcs
+from .invoke import InvokeRpcs
 from .jobs import JobRpcs
 from .lock import LockRpcs
 from .metadata import MetadataRpcs
@@ -29,6 +30,7 @@ class DaprApi(
     BindingRpcs,
     JobRpcs,
     ConversationRpcs,
+    InvokeRpcs,
     MetadataRpcs,
     dapr_pb2_grpc.DaprServicer,  # type: ignore[misc]
 ):

@@ -17,7 +17,7 @@ import grpc
 
 from ..errors import DaprApiError
 from ..runtime import Runtime
-from . import bindings, configuration, conversation, health, jobs, lock, pubsub, secrets, state
+from . import bindings, configuration, conversation, health, invoke, jobs, lock, pubsub, secrets, state
 from ._base import Request, Response, Route, Router, error_response
 
 log = logging.getLogger("dapr_nb.sandbox.http")
@@ -34,6 +34,7 @@ ROUTES: list[Route] = [
     *lock.ROUTES,
     *jobs.ROUTES,
     *conversation.ROUTES,
+    *invoke.ROUTES,
 ]
 
 

@@ -10,11 +10,18 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
+import grpc
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from .. import gojson
 from ..errors import DaprApiError
 from ..runtime import Runtime
+
+M = TypeVar("M", bound=Message)
 
 
 @dataclass(frozen=True)
@@ -29,13 +36,24 @@ class Request:
     body: bytes = b""
 
     def json(self) -> Any:
-        """Parse the body as JSON, raising daprd's ERR_MALFORMED_REQUEST on bad input."""
+        """Parse the body as JSON (Go's rules: no ``NaN``), raising daprd's ERR_MALFORMED_REQUEST on bad input."""
         try:
-            return json.loads(self.body or b"null")
+            return gojson.loads(self.body or b"null")
         except ValueError as exc:
-            raise DaprApiError(
-                _invalid_argument(), f"failed deserializing HTTP body: {exc}", error_code="ERR_MALFORMED_REQUEST"
-            ) from exc
+            raise malformed(str(exc)) from exc
+
+    def json_object(self) -> dict[str, Any]:
+        """Return the body as a JSON object, ``{}`` when empty; anything else is ERR_MALFORMED_REQUEST."""
+        if not self.body:
+            return {}
+        body = self.json()
+        if not isinstance(body, dict):
+            raise malformed("proto: syntax error: unexpected token, expected '{'")
+        return body
+
+    def proto(self, message_cls: type[M]) -> M:
+        """Parse the body into a new ``message_cls`` as daprd's protojson decoding does (see :func:`parse_proto`)."""
+        return parse_proto(self.json_object(), message_cls)
 
     def arg(self, name: str, default: str = "") -> str:
         """Return the first query parameter ``name``."""
@@ -55,10 +73,25 @@ class Request:
         return default
 
 
-def _invalid_argument() -> Any:
-    import grpc
+def malformed(why: str) -> DaprApiError:
+    """Return daprd's ERR_MALFORMED_REQUEST for a body it cannot deserialize."""
+    return DaprApiError(
+        grpc.StatusCode.INVALID_ARGUMENT, f"failed deserializing HTTP body: {why}", error_code="ERR_MALFORMED_REQUEST"
+    )
 
-    return grpc.StatusCode.INVALID_ARGUMENT
+
+def parse_proto(fields: dict[str, Any], message_cls: type[M]) -> M:
+    """Fill a new ``message_cls`` from a JSON object with protobuf's JSON mapping.
+
+    json names and proto names are both accepted and unknown fields are ignored, as in daprd; a value
+    of the wrong type is ERR_MALFORMED_REQUEST (``proto: …``).
+    """
+    message = message_cls()
+    try:
+        json_format.ParseDict(fields, message, ignore_unknown_fields=True)
+    except (json_format.ParseError, TypeError, ValueError) as exc:
+        raise malformed(f"proto: {exc}") from exc
+    return message
 
 
 @dataclass(frozen=True)

@@ -11,34 +11,26 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import grpc
-
 from ..blocks import bindings
-from ..components.bindings_localstorage import go_json
 from ..errors import DaprApiError
+from ..gojson import go_json
 from ..runtime import Runtime
-from ._base import Request, Response, Route
-
-
-def _malformed(why: str) -> DaprApiError:
-    return DaprApiError(
-        grpc.StatusCode.INVALID_ARGUMENT, f"failed deserializing HTTP body: {why}", error_code="ERR_MALFORMED_REQUEST"
-    )
+from ._base import Request, Response, Route, malformed
 
 
 def _parse(request: Request) -> tuple[Any, dict[str, str], str]:
     if not request.body.strip():
-        raise _malformed("EOF")
+        raise malformed("EOF")
     body = request.json()
     if not isinstance(body, dict):
         kind = "array" if isinstance(body, list) else type(body).__name__
-        raise _malformed(f"json: cannot unmarshal {kind} into Go value of type http.OutputBindingRequest")
+        raise malformed(f"json: cannot unmarshal {kind} into Go value of type http.OutputBindingRequest")
     metadata = body.get("metadata") or {}
     operation = body.get("operation") or ""
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise _malformed("json: cannot unmarshal metadata into Go struct field OutputBindingRequest.metadata")
+        raise malformed("json: cannot unmarshal metadata into Go struct field OutputBindingRequest.metadata")
     if not isinstance(operation, str):
-        raise _malformed("json: cannot unmarshal operation into Go struct field OutputBindingRequest.operation")
+        raise malformed("json: cannot unmarshal operation into Go struct field OutputBindingRequest.operation")
     return body.get("data"), metadata, operation
 
 

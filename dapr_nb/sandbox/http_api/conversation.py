@@ -15,36 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
 from dapr.proto.runtime.v1 import ai_pb2
 from google.protobuf import json_format
 
-from ..blocks import conversation
-from ..errors import DaprApiError
-
-# The protobuf -> component conversions are written once, next to the gRPC methods.
-from ..grpc_api.conversation import _message, _result, _tool
+from ..blocks import conversation_proto
 from ..runtime import Runtime
-from ._base import Request, Response, Route, json_response
+from ._base import M, Request, Response, Route, json_response
 
 
-def _malformed(why: str) -> DaprApiError:
-    return DaprApiError(
-        grpc.StatusCode.INVALID_ARGUMENT, f"failed deserializing HTTP body: {why}", error_code="ERR_MALFORMED_REQUEST"
-    )
-
-
-def _parse(request: Request, message: Any) -> Any:
-    """Fill ``message`` from the JSON body (protojson rules) and set its name from the path."""
-    if request.body:
-        body = request.json()
-        if not isinstance(body, dict):
-            raise _malformed("proto: syntax error: unexpected token, expected '{'")
-        try:
-            json_format.ParseDict(body, message, ignore_unknown_fields=True)
-        except (json_format.ParseError, TypeError, ValueError) as exc:
-            raise _malformed(f"proto: {exc}") from exc
-    message.name = request.params["name"]
+def _parse(request: Request, message_cls: type[M]) -> M:
+    """Read the body as ``message_cls`` and take the component name from the path."""
+    message = request.proto(message_cls)
+    message.name = request.params["name"]  # type: ignore[attr-defined]
     return message
 
 
@@ -53,34 +35,13 @@ def _protojson(message: Any) -> Response:
 
 
 def converse_alpha1(runtime: Runtime, request: Request) -> Response:
-    """Converse with the deprecated single-string API; parameters are echoed on every output."""
-    body = _parse(request, ai_pb2.ConversationRequest())
-    inputs = [(i.content, i.role, i.scrubPII) for i in body.inputs]
-    results = conversation.converse_alpha1(runtime, body.name, inputs, body.scrubPII, body.temperature)
-    response = ai_pb2.ConversationResponse(
-        outputs=[ai_pb2.ConversationResult(result=r, parameters=dict(body.parameters)) for r in results]
-    )
-    if body.contextID:
-        response.contextID = body.contextID
-    return _protojson(response)
+    """Converse with the deprecated single-string API."""
+    return _protojson(conversation_proto.converse_alpha1(runtime, _parse(request, ai_pb2.ConversationRequest)))
 
 
 def converse_alpha2(runtime: Runtime, request: Request) -> Response:
     """Converse with messages, tools and tool choice."""
-    body = _parse(request, ai_pb2.ConversationRequestAlpha2())
-    name = body.name
-    component = conversation.find(runtime, name)
-    if not body.inputs:
-        raise conversation.missing_inputs(name)
-    messages = [_message(name, m, i.scrub_pii) for i in body.inputs for m in i.messages]
-    tools = [_tool(t) for t in body.tools if t.WhichOneof("tool_types") == "function"]
-    results = conversation.converse_alpha2(
-        component, name, messages, tools or None, body.tool_choice, body.temperature, dict(body.metadata)
-    )
-    response = ai_pb2.ConversationResponseAlpha2(outputs=[_result(r, body.scrub_pii) for r in results])
-    if body.context_id:
-        response.context_id = body.context_id
-    return _protojson(response)
+    return _protojson(conversation_proto.converse_alpha2(runtime, _parse(request, ai_pb2.ConversationRequestAlpha2)))
 
 
 ROUTES: list[Route] = [

@@ -11,42 +11,27 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import grpc
 from dapr.proto.runtime.v1 import jobs_pb2
 from google.protobuf import json_format
 
+from .. import gojson
 from ..blocks import jobs
-from ..components.bindings_localstorage import go_numbers
-from ..errors import DaprApiError, invalid
+from ..errors import invalid
 from ..runtime import Runtime
-from ._base import Request, Response, Route, json_response, no_content
+from ._base import Request, Response, Route, malformed, no_content, parse_proto
 
 VALUE_TYPE = "type.googleapis.com/google.protobuf.Value"
 
 
-def _malformed(why: str) -> DaprApiError:
-    return DaprApiError(
-        grpc.StatusCode.INVALID_ARGUMENT, f"failed deserializing HTTP body: {why}", error_code="ERR_MALFORMED_REQUEST"
-    )
-
-
 def _parse_job(request: Request) -> tuple[Any, bool]:
     """Turn a JobHTTPRequest body into (Job message, overwrite) as daprd's protojson decoding does."""
-    body: Any = request.json() if request.body.strip() else {}
-    if not isinstance(body, dict):
-        raise _malformed("proto: syntax error: unexpected token, expected '{'")
-    body = dict(body)
+    body = request.json_object()
     overwrite = body.pop("overwrite", False)
     if not isinstance(overwrite, bool) and overwrite is not None:
-        raise _malformed(f"proto: invalid value for bool field overwrite: {overwrite!r}")
+        raise malformed(f"proto: invalid value for bool field overwrite: {overwrite!r}")
     if "data" in body:
         body["data"] = {"@type": VALUE_TYPE, "value": body["data"]}
-    job = jobs_pb2.Job()
-    try:
-        json_format.ParseDict(body, job, ignore_unknown_fields=True)
-    except (json_format.ParseError, TypeError, ValueError) as exc:
-        raise _malformed(f"proto: {exc}") from exc
-    return job, bool(overwrite)
+    return parse_proto(body, jobs_pb2.Job), bool(overwrite)
 
 
 def schedule_job(runtime: Runtime, request: Request) -> Response:
@@ -61,7 +46,8 @@ def schedule_job(runtime: Runtime, request: Request) -> Response:
 
 def get_job(runtime: Runtime, request: Request) -> Response:
     """Return a job as protojson."""
-    return json_response(job_json(jobs.get(runtime, request.params["name"])))
+    rendered = gojson.dumps(job_json(jobs.get(runtime, request.params["name"])), sort_keys=False, escape_html=False)
+    return Response(200, rendered.encode(), "application/json")
 
 
 def delete_job(runtime: Runtime, request: Request) -> Response:
@@ -71,7 +57,7 @@ def delete_job(runtime: Runtime, request: Request) -> Response:
 
 
 def job_json(job: Any) -> dict[str, Any]:
-    """Render a Job as daprd's protojson (json names, unset fields omitted, integral numbers without ``.0``).
+    """Render a Job as daprd's protojson fields (json names, unset fields omitted); numbers are Go's on encoding.
 
     ``data`` of a type this process cannot resolve is shown as ``{"@type", "value": <base64>}``.
     """
@@ -83,8 +69,7 @@ def job_json(job: Any) -> dict[str, Any]:
         trimmed.ClearField("data")
         rendered = json_format.MessageToDict(trimmed)
         rendered["data"] = {"@type": job.data.type_url, "value": base64.b64encode(job.data.value).decode()}
-    result: dict[str, Any] = go_numbers(rendered)
-    return result
+    return rendered
 
 
 ROUTES = [

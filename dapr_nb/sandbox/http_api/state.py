@@ -17,7 +17,7 @@ from ..blocks import state
 from ..components.state_sqlite import DeleteRequest, SetRequest
 from ..errors import DaprApiError, invalid
 from ..runtime import Runtime
-from ._base import Request, Response, Route, no_content
+from ._base import Request, Response, Route, malformed, no_content
 
 JSON = "application/json"
 
@@ -125,16 +125,22 @@ def delete(runtime: Runtime, request: Request) -> Response:
     return no_content()
 
 
-def bulk_get(runtime: Runtime, request: Request) -> Response:
-    """``POST|PUT /v1.0/state/{storeName}/bulk``: ``{keys, parallelism, metadata}`` -> ``[{key, data, etag}]``."""
+def _store_and_body(runtime: Runtime, request: Request) -> tuple[str, dict[str, Any]]:
+    """Check the store named in the path, then read the body as a JSON object."""
     store = request.params["storeName"]
     state.find_store(runtime, store, http=True)
     body = request.json()
     if not isinstance(body, dict):
-        raise _malformed(f"failed deserializing HTTP body: json: cannot unmarshal {_kind(body)} into Go value")
+        raise malformed(f"json: cannot unmarshal {_kind(body)} into Go value")
+    return store, body
+
+
+def bulk_get(runtime: Runtime, request: Request) -> Response:
+    """``POST|PUT /v1.0/state/{storeName}/bulk``: ``{keys, parallelism, metadata}`` -> ``[{key, data, etag}]``."""
+    store, body = _store_and_body(runtime, request)
     keys = body.get("keys") or []
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise _malformed("failed deserializing HTTP body: keys must be an array of strings")
+        raise malformed("keys must be an array of strings")
     metadata = {**_strings(body.get("metadata"), "BulkGetRequest.metadata"), **request.metadata()}
     items = state.get_bulk_state(runtime, store, keys, metadata, http=True)
     rendered = []
@@ -150,19 +156,15 @@ def bulk_get(runtime: Runtime, request: Request) -> Response:
 
 def transaction(runtime: Runtime, request: Request) -> Response:
     """``POST|PUT /v1.0/state/{storeName}/transaction``: ``{operations: [{operation, request}], metadata}``."""
-    store = request.params["storeName"]
-    state.find_store(runtime, store, http=True)
-    body = request.json()
-    if not isinstance(body, dict):
-        raise _malformed(f"failed deserializing HTTP body: json: cannot unmarshal {_kind(body)} into Go value")
+    store, body = _store_and_body(runtime, request)
     operations = body.get("operations") or []
     if not isinstance(operations, list):
-        raise _malformed("failed deserializing HTTP body: operations must be an array")
+        raise malformed("operations must be an array")
     metadata = request.metadata()
     ops = []
     for op in operations:
         if not isinstance(op, dict):
-            raise _malformed(f"failed deserializing HTTP body: cannot unmarshal {_kind(op)} into an operation")
+            raise malformed(f"cannot unmarshal {_kind(op)} into an operation")
         name = op.get("operation")
         item = _set_request(op.get("request"), metadata)
         ops.append(state.TransactionOp(name if isinstance(name, str) else "", item))

@@ -213,12 +213,7 @@ class WorkflowHub(HubCore):
             target.status, target.started = RUNNING, now
             batch = Batch()
             self._append(target, forked.history, batch)
-            for request in forked.activities:
-                self._add_task(target, request, batch)
-            for at, event in forked.timers:
-                self._add_inbox(target, event, batch, visible_at=at, generation=target.generation)
-            for child in forked.children:
-                self._start_child(target, child, batch, now)
+            self._schedule(target, forked, batch, now)
             batch.put_instance(target)
             ticket = self._committer.submit(batch)
         self._committer.wait(ticket)

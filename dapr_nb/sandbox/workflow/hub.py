@@ -233,12 +233,7 @@ class HubCore:
         if out.continue_as_new is not None:
             self._continue_as_new(inst, *out.continue_as_new, batch, now)
         elif out.completion is None:
-            for request in out.activities:
-                self._add_task(inst, request, batch)
-            for at, event in out.timers:
-                self._add_inbox(inst, event, batch, visible_at=at, generation=inst.generation)
-            for child in out.children:
-                self._start_child(inst, child, batch, now)
+            self._schedule(inst, out, batch, now)
         if out.stalled:
             inst.status = STALLED
         elif inst.status == STALLED:
@@ -332,6 +327,15 @@ class HubCore:
         self._instances[instance_id] = inst
         self.dispatcher.forget_warm(instance_id)
         return inst
+
+    def _schedule(self, inst: Instance, work: Outcome | engine.Fork, batch: Batch, now: float) -> None:
+        """Queue what a turn (or a rerun's fork) asks for: activity tasks, durable timers, child workflows."""
+        for request in work.activities:
+            self._add_task(inst, request, batch)
+        for at, event in work.timers:
+            self._add_inbox(inst, event, batch, visible_at=at, generation=inst.generation)
+        for child in work.children:
+            self._start_child(inst, child, batch, now)
 
     def _start_child(self, parent: Instance, child: ChildStart, batch: Batch, now: float) -> None:
         existing = self._instances.get(child.instance_id)
