@@ -82,6 +82,7 @@ def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--output-dir", type=Path, default=Path("executed"), help="where executed copies go")
     p.add_argument("--timeout", type=int, default=300, help="seconds per cell")
     p.add_argument("--no-html", action="store_true", help="do not write HTML copies")
+    p.add_argument("--use-env", action="store_true", help="use the sidecar the DAPR_* variables name; start none")
 
 
 def run_lab_command(args: argparse.Namespace) -> int:
@@ -105,7 +106,9 @@ def run_notebooks_command(args: argparse.Namespace) -> int:
     if missing:
         print(f"dapr-nb run: no such notebook: {', '.join(missing)}", file=sys.stderr)
         return 2
-    return run_notebooks(args.notebooks, args.output_dir, timeout=args.timeout, html=not args.no_html)
+    return run_notebooks(
+        args.notebooks, args.output_dir, timeout=args.timeout, html=not args.no_html, use_env=args.use_env
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

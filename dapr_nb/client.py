@@ -91,6 +91,14 @@ class Client(_Bindings):
         )
         self._driver = SyncDriver(self.settings)
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Client:
+        """Make a client for already-resolved settings (another client's ``settings``); no I/O, env not read."""
+        client = cls.__new__(cls)
+        client.settings = settings
+        client._driver = SyncDriver(settings)
+        return client
+
     def run(self, op: Op[T]) -> T:
         """Run any core operation (a generator from ``dapr_nb.core``) on this client."""
         return self._driver.run(op)
@@ -195,6 +203,14 @@ class AsyncClient(_Bindings):
             address, http_endpoint=http_endpoint, api_token=api_token, timeout=timeout, retry=retry
         )
         self._driver = AioDriver(self.settings)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AsyncClient:
+        """Make a client for already-resolved settings (another client's ``settings``); no I/O, env not read."""
+        client = cls.__new__(cls)
+        client.settings = settings
+        client._driver = AioDriver(settings)
+        return client
 
     async def run(self, op: Op[T]) -> T:
         """Run any core operation (a generator from ``dapr_nb.core``) on this client."""

@@ -20,7 +20,7 @@ log = logging.getLogger("dapr_nb")
 SKIP_TAG = "needs-daprd"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: contextlib assigns __traceback__ on exceptions
 class NotebookFailure(Exception):
     """A cell raised while a notebook executed."""
 
@@ -35,8 +35,11 @@ class NotebookFailure(Exception):
 
 
 @contextmanager
-def sandbox_env() -> Iterator[dict[str, str]]:
-    """Start a fresh sandbox and yield the environment pointing at it (the current env plus DAPR_*)."""
+def sandbox_env(use_env: bool = False) -> Iterator[dict[str, str]]:
+    """Yield the kernel's environment: pointing at a fresh sandbox, or (``use_env``) the current DAPR_* as they are."""
+    if use_env:
+        yield dict(os.environ)
+        return
     from .sandbox import Sandbox
 
     with Sandbox() as sb:
@@ -46,9 +49,15 @@ def sandbox_env() -> Iterator[dict[str, str]]:
 
 
 def execute(
-    notebook: Path, out_dir: Path, *, timeout: int = 300, html: bool = True, kernel: str = "python3"
+    notebook: Path,
+    out_dir: Path,
+    *,
+    timeout: int = 300,
+    html: bool = True,
+    kernel: str = "python3",
+    use_env: bool = False,
 ) -> Path:
-    """Execute one notebook against a fresh sandbox; write the executed copy (and HTML) to ``out_dir``."""
+    """Execute one notebook against a fresh sandbox (or the DAPR_* sidecar); write the executed copy (and HTML)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -56,7 +65,7 @@ def execute(
     nb = nbformat.read(notebook, as_version=4)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / notebook.name
-    with sandbox_env() as env:
+    with sandbox_env(use_env) as env:
         client = NotebookClient(
             nb,
             timeout=timeout,
@@ -95,12 +104,14 @@ def _write_html(nb: object, path: Path) -> None:
     path.write_text(body, encoding="utf-8")
 
 
-def run_notebooks(paths: list[Path], out_dir: Path, *, timeout: int = 300, html: bool = True) -> int:
+def run_notebooks(
+    paths: list[Path], out_dir: Path, *, timeout: int = 300, html: bool = True, use_env: bool = False
+) -> int:
     """Execute each notebook in turn; return 0, or 1 at the first failure (after logging which cell)."""
     for path in paths:
         log.info("executing %s", path)
         try:
-            written = execute(path, out_dir, timeout=timeout, html=html)
+            written = execute(path, out_dir, timeout=timeout, html=html, use_env=use_env)
         except NotebookFailure as failure:
             log.error("%s", failure)
             return 1

@@ -29,7 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 TERMINAL_FAILURES = {"FAILED", "TERMINATED"}
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: contextlib assigns __traceback__ on exceptions
 class WorkflowFailed(Exception):
     """A workflow run that ended FAILED or TERMINATED, with the failure as Dapr recorded it."""
 

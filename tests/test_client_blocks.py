@@ -10,7 +10,7 @@ import pytest
 from clienthelp import async_client_for, client_for, run
 
 from dapr_nb.client import AsyncClient, Client
-from dapr_nb.errors import Conflict, DaprError, NotFound
+from dapr_nb.errors import Conflict, DaprError
 from dapr_nb.sandbox import Sandbox
 
 WAIT = 10.0
@@ -111,9 +111,10 @@ def test_bindings(client: Client, unique: Callable[[str], str]) -> None:
 
 def test_invoke_reaches_the_http_api_and_reports_errors(client: Client) -> None:
     # The sandbox has no app channel: invocation is answered by its HTTP API with daprd's JSON error.
-    with pytest.raises(NotFound) as info:
+    with pytest.raises(DaprError) as info:
         client.invoke_method("some-app", "orders/1", verb="GET", query={"a": "b"})
-    assert info.value.http_status == 404 and info.value.reason
+    assert info.value.http_status == 500 and info.value.reason == "ERR_DIRECT_INVOKE"
+    assert "couldn't find service: some-app" in info.value.message
 
 
 def test_jobs(client: Client, unique: Callable[[str], str]) -> None:

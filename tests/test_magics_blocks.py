@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pytest
 
 from dapr_nb.core.results import BindingResult, BulkPublishResult, Job, LockResult, Metadata
-from dapr_nb.magics.streams import ConfigView, TopicView
 from dapr_nb.magics.views import MASK, Secrets
 from dapr_nb.sandbox import Sandbox
+from dapr_nb.widgets.config_watch import ConfigWatch
+from dapr_nb.widgets.stream_model import StreamCounts
+from dapr_nb.widgets.topic_stream import TopicStream
 
 if TYPE_CHECKING:
     from magics_support import Cells
@@ -22,21 +26,31 @@ pytest_plugins = ["magics_support"]
 WAIT = 10.0
 
 
+def until(predicate: Callable[[], bool], flush: Callable[[], None], timeout: float = WAIT) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.05)
+        flush()
+    return predicate()
+
+
 def test_publish_line_cell_bulk_and_subscribe(dapr: Cells, unique: Callable[[str], str]) -> None:
     topic = unique("orders")
     view = dapr.run(f"view = %dapr subscribe pubsub {topic} --max 5\nview")
-    assert isinstance(view, TopicView) and view.active
+    assert isinstance(view, TopicStream) and view.active and view.state == "connected"
     dapr.run(f"%dapr publish pubsub {topic} '{{\"n\": 1}}' --meta ttlInSeconds=60")
     dapr.run(f"%dapr publish pubsub {topic} plain-text --content-type text/plain")
     result = dapr.run(f'%%dapr publish pubsub {topic} --bulk -o bulk\n[{{"n": 2}}, {{"n": 3}}]')
     assert isinstance(result, BulkPublishResult) and result.published == 2 and dapr.ns["bulk"] is result
     dapr.run(f"%%dapr publish pubsub {topic}\nn: 4\n")
     assert view.wait(5, WAIT), view
+    assert view.counts == StreamCounts(received=5, acked=5) and view.received == view.acked == 5
     frame = view.to_frame()
-    assert frame.shape[0] == 5 and view.received == view.acked == 5 and not view.active
-    assert sorted(frame["n"].dropna().astype(int)) == [1, 2, 3, 4]
+    assert frame.shape[0] == 5 and set(frame["outcome"]) == {"success"}
+    assert sorted(d["n"] for d in frame["data"] if isinstance(d, dict)) == [1, 2, 3, 4]
     assert "plain-text" in frame["data"].tolist()
-    assert "5 received" in repr(view) and "<table" in view._repr_html_()
+    assert until(lambda: view.state == "done", view.flush) and not view.active  # --max 5 reached: closed
+    assert "received=5" in repr(view) and "<table" in view._repr_mimebundle_()["text/html"]
 
 
 def test_publish_a_dataframe_and_close_a_view(dapr: Cells, unique: Callable[[str], str]) -> None:
@@ -46,9 +60,20 @@ def test_publish_a_dataframe_and_close_a_view(dapr: Cells, unique: Callable[[str
     result = dapr.run(f"%dapr publish pubsub {topic} :rows")
     assert result.published == 3
     assert view.wait(3, WAIT)
-    assert list(view.to_frame()["qty"]) == [1, 2, 3]
+    assert [d["qty"] for d in view.to_frame()["data"]] == [1, 2, 3]
     view.close()
     assert not view.active and "closed" in repr(view)
+
+
+def test_subscribe_dead_letter_and_refusals(dapr: Cells, unique: Callable[[str], str]) -> None:
+    topic, dead = unique("bad"), unique("bad-dlq")
+    view = dapr.run(f"%dapr subscribe pubsub {topic} --dead-letter {dead}")
+    view.policy = "drop"
+    letters = dapr.run(f"%dapr subscribe pubsub {dead} --max 1")
+    dapr.run(f"%dapr publish pubsub {topic} 1")
+    assert view.wait(1, WAIT) and view.counts.dropped == 1
+    assert letters.wait(1, WAIT) and letters.to_frame()["data"].tolist() == [1]
+    assert "nope" in dapr.fail("%dapr subscribe nope t")  # the sidecar's refusal fails the cell, in one line
 
 
 def test_publish_and_subscribe_errors(dapr: Cells) -> None:
@@ -62,7 +87,8 @@ def test_publish_and_subscribe_errors(dapr: Cells) -> None:
 def test_invoke_reaches_the_sidecar_http_api(dapr: Cells) -> None:
     # The sandbox has no app channel, so invocation is answered with daprd's JSON error, shown in one line.
     message = dapr.fail("%dapr invoke some-app orders/1 --verb GET --header x-trace=1")
-    assert "invoke some-app/orders/1" in message and "NOT_FOUND" in message
+    assert "invoke some-app/orders/1" in message and "ERR_DIRECT_INVOKE" in message
+    assert "couldn't find service: some-app" in message
     assert "--header" in dapr.fail("%dapr invoke some-app m --header bad")
 
 
@@ -99,13 +125,40 @@ def test_config_get_and_watch(dapr: Cells, sandbox: Sandbox, unique: Callable[[s
     df = dapr.run(f"%dapr config get configstore {color} {size}")
     assert df.shape == (2, 4) and dict(zip(df["key"], df["value"], strict=True)) == {color: "red", size: "L"}
     view = dapr.run(f"%dapr config watch configstore {color}")
-    assert isinstance(view, ConfigView) and view.to_frame().loc[0, "value"] == "red"
+    assert isinstance(view, ConfigWatch) and view.active and view.to_frame().loc[0, "value"] == "red"
     admin_set(sandbox, {color: "blue"})
     assert view.wait(1, WAIT), view
-    assert view.to_frame().loc[0, "value"] == "blue" and view.history().shape[0] == 1
+    assert view.to_frame().loc[0, "value"] == "blue" and view.changes == 1
+    history = view.history
+    assert list(history.columns) == ["time", "key", "old", "new", "version"]
+    assert history[["key", "old", "new"]].values.tolist() == [[color, "red", "blue"]]
     view.close()
     assert not view.active
     assert "nope" in dapr.fail("%dapr config get nope k")
+    assert "nope" in dapr.fail("%dapr config watch nope k")
+
+
+def test_widgets_use_the_connection_of_the_magics(
+    cells: Cells,
+    sandbox: Sandbox,
+    make_sandbox: Callable[..., Sandbox],
+    monkeypatch: pytest.MonkeyPatch,
+    unique: Callable[[str], str],
+) -> None:
+    sb = make_sandbox(api_token="widget-token")
+    monkeypatch.setenv("DAPR_GRPC_ENDPOINT", "127.0.0.1:1")  # the environment points nowhere
+    monkeypatch.setenv("DAPR_API_TOKEN", "wrong-token")
+    monkeypatch.setenv("MY_WIDGET_TOKEN", "widget-token")
+    cells.run(f"%dapr connect {sb.grpc_endpoint} --http {sb.http_endpoint} --token-env MY_WIDGET_TOKEN")
+    topic = unique("conn")
+    view = cells.run(f"%dapr subscribe pubsub {topic}")
+    assert view.client.settings.api_token == "widget-token" and view.client is not cells.magics.session._client
+    cells.run(f"%dapr publish pubsub {topic} 7")
+    assert view.wait(1, WAIT) and view.counts.acked == 1
+    cells.run(f"%dapr connect {sandbox.grpc_endpoint}")  # the cached client is closed; the widget keeps its own
+    view.client.publish("pubsub", topic, 8)
+    assert view.wait(2, WAIT) and view.active and view.state == "connected"
+    view.close()
 
 
 def admin_set(sb: Sandbox, items: dict[str, str]) -> None:

@@ -12,6 +12,8 @@ from _workflow_support import shutdown
 from dapr_nb.core.results import HistoryEvent, WorkflowState
 from dapr_nb.magics.wftables import HISTORY_COLUMNS, LIST_COLUMNS, duration, history_frame
 from dapr_nb.sandbox import Sandbox
+from dapr_nb.widgets.board import WorkflowBoard
+from dapr_nb.widgets.timeline import WorkflowTimeline
 
 if TYPE_CHECKING:
     from magics_support import Cells
@@ -83,7 +85,14 @@ def test_start_event_wait_list_history_rerun_purge(wf: Cells, unique: Callable[[
     assert raised["DETAILS"] == "event=go" and raised["NAME"] == "go"
     assert history.iloc[-1]["STATUS"] == "COMPLETED" and history["PLAY"].max() >= 2
     assert history[history["TYPE"] == "TaskScheduled"].iloc[0]["NAME"] == "double"
-    assert wf.run("%dapr workflow timeline {{iid}}").shape == history.shape
+    timeline = wf.run("%dapr workflow timeline {{iid}}")
+    assert isinstance(timeline, WorkflowTimeline) and timeline.status == "COMPLETED" and timeline.name == "doubler"
+    assert not timeline.active and timeline.wait(1) and "double" in timeline.snapshot_html()
+    board = wf.run("%dapr workflow list --live --name doubler --status completed")
+    assert isinstance(board, WorkflowBoard) and board.active and iid in {row["id"] for row in board.rows}
+    assert board.counts == {"COMPLETED": board.total}
+    board.close()
+    assert "no workflow instance" in wf.fail("%dapr workflow timeline no-such-instance")
 
     scheduled = int(history[history["TYPE"] == "TaskScheduled"].iloc[0]["EVENTID"])
     new_id = wf.run(f"%dapr workflow rerun {{{{iid}}}} {scheduled} --input 5 --new-id {unique('rerun')}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.request
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from dapr_nb import watch_config
 from dapr_nb.client import Client
 from dapr_nb.core.results import ConfigItem
 from dapr_nb.sandbox import Sandbox
@@ -33,7 +35,7 @@ def eventually(watch: ConfigWatch, predicate: Callable[[], bool], timeout: float
         watch.flush()
         if predicate():
             return
-        assert time.monotonic() < deadline, f"timed out: {watch.values} {watch.history} {watch.errors}"
+        assert time.monotonic() < deadline, f"timed out: {watch.values} {watch.recent} {watch.errors}"
         time.sleep(0.05)
 
 
@@ -49,11 +51,12 @@ def test_values_update_and_history(sandbox: Sandbox, client: Client, unique: Any
     watch = ConfigWatch("configstore", [a, b], client=client)
     try:
         assert watch.wait_connected(10) and watch.state == "connected"
-        assert watch.values == [{"key": a, "value": "red", "version": "1"}] and watch.history == []
+        assert watch.values == [{"key": a, "value": "red", "version": "1"}] and watch.recent == []
+        assert watch.history.empty and watch.active
         set_items(sandbox, {a: "blue", b: "<xl>"})
         eventually(watch, lambda: watch.changes == 2)
         assert {v["key"]: v["value"] for v in watch.values} == {a: "blue", b: "<xl>"}
-        assert {(h["key"], h["old"], h["new"]) for h in watch.history} == {(a, "red", "blue"), (b, "", "<xl>")}
+        assert {(h["key"], h["old"], h["new"]) for h in watch.recent} == {(a, "red", "blue"), (b, "", "<xl>")}
         set_items(sandbox, {b: None})
         eventually(watch, lambda: watch.changes == 3)
         assert [v["key"] for v in watch.values] == [a]
@@ -62,7 +65,54 @@ def test_values_update_and_history(sandbox: Sandbox, client: Client, unique: Any
         assert "&lt;xl&gt;" in bundle["text/html"] and "<xl>" not in bundle["text/html"]
     finally:
         watch.close()
-    assert not watch._thread.is_alive()
+    assert not watch._thread.is_alive() and not watch.active
+
+
+def test_wait_history_and_to_frame_read_the_model(sandbox: Sandbox, client: Client, unique: Any) -> None:
+    key = unique("mode")
+    set_items(sandbox, {key: "a"})
+    watch = watch_config("configstore", [key], client=client)
+    try:
+        assert watch.wait_connected(10)
+        assert not watch.wait(1, timeout=0.2)  # nothing changed yet
+        for value in ("b", "c"):
+            set_items(sandbox, {key: value})
+        assert watch.wait(2, timeout=10) and watch.changes == 2  # the traits are refreshed before it returns
+        history = watch.history
+        assert list(history.columns) == ["time", "key", "old", "new", "version"]
+        assert history[["old", "new"]].values.tolist() == [["a", "b"], ["b", "c"]]  # oldest first
+        assert str(history["time"].dtype).startswith("datetime64")
+        assert watch.to_frame().to_dict("records") == [{"key": key, "value": "c", "version": "3"}]
+    finally:
+        watch.close()
+    assert not watch.wait(3, timeout=5)  # a stopped watch returns at once
+
+
+def test_wait_from_the_event_loop_thread(sandbox: Sandbox, client: Client, unique: Any) -> None:
+    """A notebook cell blocks the kernel's loop: wait() must not depend on the loop's redraws."""
+    key = unique("loop")
+
+    async def cell() -> tuple[bool, int, bool]:
+        watch = ConfigWatch("configstore", [key], client=client)
+        try:
+            assert watch._batcher.loop is asyncio.get_running_loop()
+            assert watch.wait_connected(10)
+            set_items(sandbox, {key: "x"})
+            ok = watch.wait(1, timeout=10)
+            return ok, watch.changes, "x" in watch.snapshot_html()
+        finally:
+            watch.close()
+
+    assert asyncio.run(asyncio.wait_for(cell(), 20)) == (True, 1, True)
+
+
+def test_a_refused_watch_says_why(client: Client) -> None:
+    watch = ConfigWatch("nope", ["k"], client=client)
+    try:
+        assert not watch.wait_connected(10, retry=False) and watch.state == "connecting"
+        assert any("nope" in e for e in watch.errors)
+    finally:
+        watch.close()
 
 
 def test_model_ignores_repeats() -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+import dapr_nb
 from dapr_nb.client import Client
 from dapr_nb.sandbox import Sandbox
 from dapr_nb.widgets import registry
+from dapr_nb.widgets.stream_model import StreamCounts
 from dapr_nb.widgets.topic_stream import TopicStream
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -96,11 +100,99 @@ def test_retry_redelivers(client: Client, streams: list[TopicStream], unique: An
 def test_drop_goes_to_the_dead_letter_topic(client: Client, streams: list[TopicStream], unique: Any) -> None:
     topic, dlq = unique("drops"), unique("drops-dlq")
     dead = open_stream(streams, client, dlq)
-    stream = open_stream(streams, client, topic, ack="drop", dead_letter_topic=dlq)
+    stream = dapr_nb.stream("pubsub", topic, ack="drop", dead_letter_topic=dlq, client=client)
+    streams.append(stream)
+    assert stream.wait_connected(10)
     client.publish("pubsub", topic, {"bad": True})
-    wait_for(stream, lambda: stream.dropped == 1)
-    wait_for(dead, lambda: dead.acked == 1)
+    assert stream.wait(1, 10) and stream.counts == StreamCounts(received=1, dropped=1)
+    assert dead.wait(1, 10) and dead.counts.acked == 1
     assert dead.rows[0]["data"] == '{"bad": true}'
+
+
+def test_wait_and_counts_read_the_model(client: Client, streams: list[TopicStream], unique: Any) -> None:
+    topic = unique("wait")
+    retried: set[str] = set()
+
+    def once_again(message: Any) -> str:  # retry the first delivery of "again", accept everything else
+        if message.data == "again" and message.id not in retried:
+            retried.add(message.id)
+            return "retry"
+        return "success"
+
+    stream = open_stream(streams, client, topic, ack=once_again)
+    assert not stream.wait(1, timeout=0.2) and stream.counts == StreamCounts()
+    client.publish_bulk("pubsub", topic, ["a", "b"])
+    assert stream.wait(2, timeout=10)
+    assert stream.acked == 2 and stream.counts.acked == 2  # traits were refreshed before wait returned
+    stream.pause()
+    client.publish("pubsub", topic, "held")
+    assert stream.wait(3, timeout=10) and stream.counts.held == 1  # while paused, arriving is enough
+    stream.resume()
+    assert stream.wait(3, timeout=10) and stream.counts == StreamCounts(received=3, acked=3)
+    client.publish("pubsub", topic, "again")
+    assert stream.wait(5, timeout=10)  # the retried message came back: deliveries count, not messages
+    assert stream.counts == StreamCounts(received=5, acked=4, retried=1, redelivered=1)
+    stream.stop()
+    assert not stream.wait(99, timeout=5) and not stream.active  # a stopped stream returns at once
+
+
+def test_wait_from_the_event_loop_thread(sandbox: Sandbox, unique: Any) -> None:
+    """A notebook cell blocks the kernel's loop: wait() must not depend on the loop running the batcher."""
+    topic = unique("loop")
+
+    async def cell() -> tuple[bool, int, int, str]:
+        with Client(sandbox.grpc_endpoint) as client:
+            stream = dapr_nb.stream("pubsub", topic, client=client)
+            try:
+                assert stream._batcher.loop is asyncio.get_running_loop()
+                assert stream.wait_connected(10)
+                client.publish_bulk("pubsub", topic, [1, 2, 3])
+                ok = stream.wait(3, timeout=10)
+                return ok, stream.acked, stream.counts.acked, stream.snapshot_html()
+            finally:
+                stream.close()
+
+    ok, acked, counted, html = asyncio.run(asyncio.wait_for(cell(), 30))
+    assert ok and acked == counted == 3 and "received <b>3</b>" in html
+
+
+def test_wait_while_a_loop_thread_runs_the_batcher(client: Client, unique: Any) -> None:
+    topic = unique("bg-loop")
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, daemon=True)
+    runner.start()
+
+    async def make() -> TopicStream:
+        return TopicStream("pubsub", topic, client=client, interval=0.1)
+
+    stream = asyncio.run_coroutine_threadsafe(make(), loop).result(10)
+    try:
+        assert stream._batcher.loop is loop and stream.wait_connected(10)
+        client.publish("pubsub", topic, "x")
+        assert stream.wait(1, timeout=10) and stream.counts.acked == 1
+        deadline = time.monotonic() + 5
+        while stream._batcher.flushes < 2 and time.monotonic() < deadline:  # the loop redraws by itself too
+            time.sleep(0.05)
+        assert stream._batcher.flushes >= 2
+    finally:
+        loop.call_soon_threadsafe(stream.close)
+        time.sleep(0.5)
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join(5)
+        loop.close()
+
+
+def test_max_messages_ends_the_stream(client: Client, streams: list[TopicStream], unique: Any) -> None:
+    topic = unique("max")
+    stream = open_stream(streams, client, topic, max_messages=2)
+    client.publish_bulk("pubsub", topic, ["a", "b", "c"])
+    assert stream.wait(2, timeout=10)
+    wait_for(stream, lambda: stream.state == "done" and not stream.active)
+    assert stream.counts == StreamCounts(received=2, acked=2) and not stream._worker.alive
+    later = open_stream(streams, client, topic)  # the third message was not taken: it is still there
+    assert later.wait(1, timeout=10) and list(later.to_frame()["data"]) == ["c"]
+    with pytest.raises(ValueError):
+        TopicStream("pubsub", topic, client=client, max_messages=0, start=False)
 
 
 def test_policy_switch_and_handler_errors_are_visible(client: Client, streams: list[TopicStream], unique: Any) -> None:

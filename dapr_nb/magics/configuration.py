@@ -1,12 +1,15 @@
-"""``%dapr config get STORE KEY ...`` (a DataFrame) and ``%dapr config watch STORE KEY ...`` (a live view)."""
+"""``%dapr config get STORE KEY ...`` (a DataFrame) and ``%dapr config watch STORE KEY ...`` (a live ConfigWatch)."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .registry import REGISTRY, Command, Context
-from .streams import ConfigView
+from .widgets import open_widget
+
+if TYPE_CHECKING:
+    from ..widgets.config_watch import ConfigWatch
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -23,16 +26,16 @@ def get(ctx: Context, args: argparse.Namespace) -> Any:
     return pandas.DataFrame(rows, columns=["key", "value", "version", "metadata"])
 
 
-def watch(ctx: Context, args: argparse.Namespace) -> ConfigView:
-    """Read the items, then subscribe to their changes; return the live view."""
+def watch(ctx: Context, args: argparse.Namespace) -> ConfigWatch:
+    """Subscribe to the items' changes and read their values; return the live ConfigWatch."""
+    from ..widgets.api import watch_config
+
     store, keys = ctx.text(args.store, "STORE"), [ctx.text(k, "KEY") for k in args.keys]
-    client = ctx.client
-    initial = tuple(client.get_configuration(store, keys))
-    view = ConfigView(
-        client.subscribe_configuration(store, keys, timeout=ctx.config.timeout), initial, max_rows=ctx.config.max_rows
+    return open_widget(
+        ctx,
+        f"config watch {store}",
+        lambda settings, timeout: watch_config(store, keys, client=settings, connect_timeout=timeout),
     )
-    ctx.session.track(view)
-    return view
 
 
 REGISTRY.add(

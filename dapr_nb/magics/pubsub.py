@@ -1,4 +1,4 @@
-"""``%dapr publish``, ``%%dapr publish [--bulk]`` and ``%dapr subscribe`` (a live topic view).
+"""``%dapr publish``, ``%%dapr publish [--bulk]`` and ``%dapr subscribe`` (a live TopicStream widget).
 
 Rule: DATA is a JSON value, text, or ``:name``; a DataFrame is always published one event per row.
 """
@@ -6,7 +6,7 @@ Rule: DATA is a JSON value, text, or ``:name``; a DataFrame is always published 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
@@ -14,7 +14,10 @@ from ..core.results import BulkPublishResult
 from .parsing import parse_pairs
 from .registry import REGISTRY, Command, Context
 from .render import frame_records, is_frame, note
-from .streams import TopicView
+from .widgets import open_widget
+
+if TYPE_CHECKING:
+    from ..widgets.topic_stream import TopicStream
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -72,19 +75,20 @@ def _subscribe_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max", type=int, metavar="N", help="stop after N messages")
 
 
-def subscribe(ctx: Context, args: argparse.Namespace) -> TopicView:
-    """Open a streaming subscription and return its live view (acks each message ``success``)."""
+def subscribe(ctx: Context, args: argparse.Namespace) -> TopicStream:
+    """Open a streaming subscription and return its live TopicStream (acks each message ``success``)."""
+    from ..widgets.api import stream
+
     if args.max is not None and args.max < 1:
         raise UsageError("%dapr subscribe: --max must be at least 1")
-    stream = ctx.client.subscribe(
-        ctx.text(args.pubsub, "PUBSUB"),
-        ctx.text(args.topic, "TOPIC"),
-        dead_letter_topic=args.dead_letter,
-        timeout=ctx.config.timeout,
-    )
-    view = TopicView(stream, max_messages=args.max, max_rows=ctx.config.max_rows)
-    ctx.session.track(view)
-    return view
+    pubsub, topic = ctx.text(args.pubsub, "PUBSUB"), ctx.text(args.topic, "TOPIC")
+    return open_widget(
+        ctx, f"subscribe {pubsub}/{topic}",
+        lambda settings, timeout: stream(
+            pubsub, topic, dead_letter_topic=args.dead_letter, max_messages=args.max, client=settings,
+            max_rows=ctx.config.max_rows, connect_timeout=timeout,
+        ),
+    )  # fmt: skip
 
 
 REGISTRY.add(

@@ -49,10 +49,17 @@ class Options:
 
 
 class Closable(Protocol):
-    """Anything with ``close()`` (live views)."""
+    """A live widget: ``stop()`` ends its updates and releases its client, ``close()`` also removes it."""
+
+    @property
+    def active(self) -> bool:
+        """Return whether it still updates."""
+
+    def stop(self) -> None:
+        """Stop updating and release resources; the picture stays."""
 
     def close(self) -> None:
-        """Stop and release resources."""
+        """Stop and remove the widget."""
 
 
 class Session:
@@ -107,9 +114,23 @@ class Session:
             self._client = None
 
     def track(self, view: Closable) -> None:
-        """Remember a live view so that unloading the extension closes it."""
-        self._views = [v for v in self._views if getattr(v, "active", True)]
+        """Remember a live widget so that unloading the extension closes it; finished ones are stopped and forgotten.
+
+        Stopping a finished widget (a completed timeline, a stream done after ``--max``) only releases its
+        client; its picture stays in the notebook.
+        """
+        finished = [v for v in self._views if not v.active]
+        self._views = [v for v in self._views if v.active]
+        for old in finished:
+            try:
+                old.stop()
+            except Exception:  # noqa: BLE001 - one widget's failure must not fail the new command
+                log.debug("dapr_nb: stopping %r failed", old, exc_info=True)
         self._views.append(view)
+
+    def settings(self, options: Options) -> Settings:
+        """Return the connection settings of this command, for a widget that makes its own client."""
+        return self.client(options).settings
 
     def start_sandbox(self, **kwargs: Any) -> Sandbox:
         """Start a sandbox in a child process, export its DAPR_* variables and follow it."""

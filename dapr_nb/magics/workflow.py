@@ -1,7 +1,8 @@
 """``%dapr workflow start|status|wait|list|history|timeline|raise|suspend|resume|terminate|purge|rerun``.
 
 Rule: instances are managed with the sync client; when ``start`` names a workflow defined in this
-kernel (``dapr_nb.workflows``), the official runtime that runs it is started first.
+kernel (``dapr_nb.workflows``), the official runtime that runs it is started first. ``timeline`` and
+``list --live`` return live widgets (WorkflowTimeline, WorkflowBoard) on the magics' connection.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..core.results import WorkflowState
 from .registry import REGISTRY, Command, Context
 from .render import note
 from .wftables import history_frame, list_frame
+from .widgets import first_line
 
 
 def _id_arg(p: argparse.ArgumentParser) -> None:
@@ -74,14 +76,35 @@ def wait(ctx: Context, args: argparse.Namespace) -> WorkflowState:
 def _list_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--status", metavar="S", help="only instances with this status (e.g. RUNNING, COMPLETED)")
     p.add_argument("--name", metavar="N", help="only instances of this workflow")
+    p.add_argument("--live", action="store_true", help="a live board (status counts and instances) instead")
+
+
+def _statuses(text: str | None) -> set[str]:
+    return {s.strip().upper() for s in (text or "").split(",") if s.strip()}
+
+
+def _live_widget(ctx: Context, what: str, widget: Any) -> Any:
+    """Fail the cell (closing the widget) when its first poll failed; else track it."""
+    if widget.errors:
+        reason = first_line(widget.errors[-1])
+        widget.close()
+        raise UsageError(f"%dapr workflow {what}: {reason}")
+    ctx.session.track(widget)
+    return widget
 
 
 def list_(ctx: Context, args: argparse.Namespace) -> Any:
-    """Return every instance as a DataFrame with the columns of ``dapr workflow list -o wide``."""
+    """Return every instance as a DataFrame like ``dapr workflow list -o wide`` (``--live``: a WorkflowBoard)."""
     client = ctx.client
+    if args.live:
+        from ..widgets.api import board
+
+        made = board(name=args.name, statuses=sorted(_statuses(args.status)), client=client.settings,
+                     max_rows=ctx.config.max_rows)  # fmt: skip
+        return _live_widget(ctx, "list", made)
     states = [s for s in (client.get_workflow(i) for i in client.list_workflow_ids()) if s is not None]
     if args.status:
-        wanted = {s.strip().upper() for s in args.status.split(",")}
+        wanted = _statuses(args.status)
         states = [s for s in states if s.status in wanted]
     if args.name:
         states = [s for s in states if s.name == args.name]
@@ -94,9 +117,15 @@ def history(ctx: Context, args: argparse.Namespace) -> Any:
 
 
 def timeline(ctx: Context, args: argparse.Namespace) -> Any:
-    """Return the history table (a timeline view comes with the widgets)."""
-    note("the timeline view is not available yet; showing the history table")
-    return history(ctx, args)
+    """Return a live WorkflowTimeline of the instance (it stops updating once the instance finishes)."""
+    from ..widgets.api import timeline as make_timeline
+
+    instance_id = ctx.text(args.instance_id, "ID")
+    made = make_timeline(instance_id, client=ctx.client.settings)
+    if made.state is None and not made.errors:
+        made.close()
+        raise UsageError(f"no workflow instance {instance_id!r}")
+    return _live_widget(ctx, "timeline", made)
 
 
 def _raise_args(p: argparse.ArgumentParser) -> None:
@@ -174,9 +203,9 @@ _VERBS = (
     ("start", "start NAME [--input JSON] [--id ID]", "start an instance", _start_args, start),
     ("status", "status ID", "an instance's state", _id_arg, status),
     ("wait", "wait ID [--timeout S]", "wait for an instance to finish", _wait_args, wait),
-    ("list", "list [--status S] [--name N]", "instances (dapr workflow list -o wide)", _list_args, list_),
+    ("list", "list [--status S] [--name N] [--live]", "instances (dapr workflow list -o wide)", _list_args, list_),
     ("history", "history ID", "history (dapr workflow history -o wide)", _id_arg, history),
-    ("timeline", "timeline ID", "history as a timeline", _id_arg, timeline),
+    ("timeline", "timeline ID", "live timeline of an instance", _id_arg, timeline),
     ("raise", "raise ID EVENT [DATA]", "send an external event", _raise_args, raise_event),
     ("suspend", "suspend ID [--reason TEXT]", "pause an instance", _reason_args, suspend),
     ("resume", "resume ID [--reason TEXT]", "resume an instance", _reason_args, resume),

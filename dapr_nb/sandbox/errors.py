@@ -35,7 +35,7 @@ _HTTP_BY_CODE = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: contextlib assigns __traceback__ on exceptions
 class DaprApiError(Exception):
     """An error as daprd reports it: gRPC code, message and optional rich details.
 

@@ -19,6 +19,7 @@ from traitlets import Dict, Int, List, Unicode
 from ..core.results import WorkflowState
 from . import registry, render
 from .batch import Batcher
+from .connection import Source, open_client
 from .snapshot import Snapshot
 
 _FAR_FUTURE = _dt.datetime.max.replace(tzinfo=_dt.timezone.utc)
@@ -57,7 +58,7 @@ class WorkflowBoard(Snapshot, w.VBox):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        client: Any = None,
+        client: Source = None,
         name: str | None = None,
         statuses: Sequence[str] = (),
         max_rows: int = 50,
@@ -68,12 +69,7 @@ class WorkflowBoard(Snapshot, w.VBox):  # type: ignore[misc]
     ) -> None:
         self._view = w.HTML()
         super().__init__([self._view], title=f"workflows{f' {name}' if name else ''}")
-        self._owns_client = client is None
-        if client is None:
-            from ..client import Client
-
-            client = Client()
-        self.client = client
+        self.client, self._owns_client = open_client(client)
         self.name_filter, self.statuses = name, {s.upper() for s in statuses}
         self.max_rows, self.poll = max_rows, poll
         self._lock = threading.Lock()
@@ -88,6 +84,11 @@ class WorkflowBoard(Snapshot, w.VBox):  # type: ignore[misc]
             registry.register(self._key, self)
             self._thread = threading.Thread(target=self._run, name="dapr-nb-board", daemon=True)
             self._thread.start()
+
+    @property
+    def active(self) -> bool:
+        """Return whether the poller runs (False once stopped, or for a timeline once the instance finished)."""
+        return self._thread is not None and self._thread.is_alive()
 
     def _wanted(self, state: WorkflowState) -> bool:
         return (self.name_filter is None or state.name == self.name_filter) and (

@@ -38,6 +38,20 @@ def preview(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+@dataclass(frozen=True)
+class StreamCounts:
+    """What a stream has counted since it started (or was cleared); ``held`` waits unacked for resume."""
+
+    received: int = 0
+    acked: int = 0
+    retried: int = 0
+    dropped: int = 0
+    redelivered: int = 0
+    unacked: int = 0
+    failed: int = 0
+    held: int = 0
+
+
 @dataclass
 class Record:
     """One delivery of a message and what became of it (``outcome`` is empty until acked)."""
@@ -74,12 +88,14 @@ class StreamLog:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._rows: deque[Record] = deque(maxlen=max(self.max_rows, 1))
         self._records: deque[Record] = deque(maxlen=max(self.max_records, 1))
         self._seen: dict[str, int] = {}
         self._arrivals: deque[float] = deque()
         self._seq = 0
-        self.counts = dict.fromkeys(("received", "acked", "retried", "dropped", "redelivered", "failed", "unacked"), 0)
+        names = ("received", "acked", "retried", "dropped", "redelivered", "failed", "unacked", "settled")
+        self.counts = dict.fromkeys(names, 0)
 
     def add(self, message: TopicMessage) -> Record:
         """Record a delivery; a message id seen before counts as redelivered."""
@@ -97,10 +113,14 @@ class StreamLog:
             self._rows.append(record)
             self._records.append(record)
             self._arrivals.append(now)
+            self._changed.notify_all()
             return record
 
     def settle(self, record: Record, outcome: str, error: str = "") -> None:
-        """Record what became of a delivery: an ack outcome, ``unacked`` (stream lost) or ``failed``."""
+        """Record what became of a delivery: an ack outcome, ``unacked`` (stream lost) or ``superseded``.
+
+        Each delivery is settled once; ``counts["settled"]`` counts them (``wait_for`` uses it).
+        """
         with self._lock:
             record.outcome, record.error = outcome, error
             counter = _COUNTER.get(outcome, outcome)
@@ -108,6 +128,21 @@ class StreamLog:
             if error:
                 self.counts["failed"] += 1
                 self.errors.append(f"{record.message.id}: {error}")
+            self.counts["settled"] += 1
+            self._changed.notify_all()
+
+    def notify(self) -> None:
+        """Wake :meth:`wait_for` callers (the reader thread calls it when it stops or pauses)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[dict[str, int]], bool], timeout: float) -> bool:
+        """Block (≤ ``timeout`` s) until ``predicate(counts)`` holds; return whether it does.
+
+        The predicate runs under the log's lock: it must be quick and must not call back into the log.
+        """
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self.counts), max(timeout, 0.0))
 
     def note_error(self, text: str) -> None:
         """Keep an error line for display (handler failures, connection errors)."""

@@ -5,6 +5,8 @@ thread-safe :class:`StreamLog` and calls ``on_change`` (a Batcher request). Mess
 paused are held *unacked*; a stream that breaks (sidecar restart) is reopened with jittered back-off,
 and held messages stay held: the ones the broker redelivers replace their old copy, the others are
 still handed to the policy on resume and marked ``unacked`` because their stream is gone.
+With a ``limit`` the worker takes that many deliveries, hands them (and any held ones) to the policy,
+then closes the subscription and ends in state ``done``.
 """
 
 from __future__ import annotations
@@ -78,13 +80,17 @@ class StreamWorker:
         policy: Policy = "success",
         dead_letter_topic: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        limit: int | None = None,
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
         self.client, self.pubsub, self.topic = client, pubsub, topic
         self.log = record_log
         self.policy = check_policy(policy)
         self.dead_letter_topic, self.metadata = dead_letter_topic, dict(metadata or {})
         self.on_change = on_change
+        self.limit, self.taken = limit, 0
         self.state = "connecting"
         self.reconnects = 0
         self._stop = threading.Event()
@@ -93,12 +99,18 @@ class StreamWorker:
         self._sub: _Subscription | None = None
         self._lock = threading.Lock()
         self._connected = threading.Event()
+        self._tried = threading.Event()  # the first subscribe attempt is over (whatever its outcome)
         self._thread = threading.Thread(target=self._run, name=f"dapr-nb-stream-{pubsub}/{topic}", daemon=True)
 
     @property
     def held(self) -> int:
         """Return how many received messages wait (unacked) for resume."""
         return len(self._held)
+
+    @property
+    def paused(self) -> bool:
+        """Return whether new messages are held."""
+        return self._paused
 
     @property
     def alive(self) -> bool:
@@ -110,13 +122,15 @@ class StreamWorker:
         self._thread.start()
         return self
 
-    def wait_connected(self, timeout: float) -> bool:
-        """Wait (≤ ``timeout`` s) until the first subscription is open."""
-        return self._connected.wait(timeout)
+    def wait_connected(self, timeout: float, *, retry: bool = True) -> bool:
+        """Wait (≤ ``timeout`` s) until the first subscription is open; ``retry=False``: only the first attempt."""
+        (self._connected if retry else self._tried).wait(timeout)
+        return self._connected.is_set()
 
     def pause(self) -> None:
         """Hold new messages unacked until :meth:`resume`."""
         self._paused = True
+        self.log.notify()
         self.on_change()
 
     def resume(self) -> None:
@@ -133,11 +147,13 @@ class StreamWorker:
             sub.close()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
-        self._set_state("closed")
+        if self.state != "done":
+            self._set_state("closed")
 
     def _set_state(self, state: str) -> None:
         if self.state != state:
             self.state = state
+            self.log.notify()
             self.on_change()
 
     def _run(self) -> None:
@@ -149,6 +165,7 @@ class StreamWorker:
                 )
             except Exception as exc:  # DaprError (sidecar down) or a client bug: show it and retry
                 self.log.note_error(f"subscribe failed: {exc}")
+                self._tried.set()
                 self._set_state("reconnecting" if self._connected.is_set() else "connecting")
                 self._stop.wait(delay * (0.5 + random.random()))
                 delay = min(delay * 2, MAX_BACKOFF)
@@ -162,6 +179,7 @@ class StreamWorker:
                 sub.close()
                 break
             self._connected.set()
+            self._tried.set()
             self._set_state("connected")
             try:
                 self._pump(sub)
@@ -171,16 +189,25 @@ class StreamWorker:
                 sub.close()
             if not self._stop.is_set():
                 self._set_state("reconnecting")
+        self.log.notify()
 
     def _pump(self, sub: _Subscription) -> None:
         while not self._stop.is_set():
             if not self._paused:
                 self._drain_held(sub)
+            if self.limit is not None and self.taken >= self.limit:
+                if not self._held:
+                    self._stop.set()
+                    self._set_state("done")
+                    return
+                self._stop.wait(POLL)  # paused with held messages: wait for resume
+                continue
             message = sub.next_message(timeout=POLL)
             if message is None:
                 if not sub.active:
                     return
                 continue
+            self.taken += 1
             record = self.log.add(message)
             self._supersede(sub, message.id)
             if self._paused or self._held:

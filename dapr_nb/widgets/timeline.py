@@ -19,6 +19,7 @@ from traitlets import Bool, Int, List, Unicode
 from ..core.results import WorkflowState
 from . import registry
 from .batch import Batcher
+from .connection import Source, open_client
 from .render import errors_html
 from .snapshot import Snapshot
 from .timeline_model import AGGREGATE_AT, Timeline, build_timeline
@@ -61,7 +62,7 @@ class WorkflowTimeline(Snapshot, w.VBox):  # type: ignore[misc]
         self,
         instance_id: str,
         *,
-        client: Any = None,
+        client: Source = None,
         poll: float = 0.5,
         live: bool = True,
         interval: float = 0.25,
@@ -71,12 +72,7 @@ class WorkflowTimeline(Snapshot, w.VBox):  # type: ignore[misc]
         self._view = w.HTML()
         self._errors_view = w.HTML()
         super().__init__([self._view, self._errors_view], instance_id=instance_id)
-        self._owns_client = client is None
-        if client is None:
-            from ..client import Client
-
-            client = Client()
-        self.client = client
+        self.client, self._owns_client = open_client(client)
         self.poll, self.aggregate_at = poll, aggregate_at
         self.timeline = Timeline(instance_id=instance_id)
         self.state: WorkflowState | None = None
@@ -94,6 +90,11 @@ class WorkflowTimeline(Snapshot, w.VBox):  # type: ignore[misc]
             self.live = True
             self._thread = threading.Thread(target=self._run, name=f"dapr-nb-timeline-{instance_id}", daemon=True)
             self._thread.start()
+
+    @property
+    def active(self) -> bool:
+        """Return whether the poller runs (False once stopped, or for a timeline once the instance finished)."""
+        return self._thread is not None and self._thread.is_alive()
 
     @property
     def terminal(self) -> bool:
@@ -191,4 +192,3 @@ class WorkflowTimeline(Snapshot, w.VBox):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"WorkflowTimeline({self.instance_id}, {self.status}, events={self.event_count})"
-
