@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,13 +31,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_lab(port: int) -> subprocess.Popen[str]:
-    """Start `dapr-nb lab` on the notebooks folder; return once Jupyter answers."""
+def start_lab(port: int, notebooks: Path) -> subprocess.Popen[str]:
+    """Start `dapr-nb lab` on a copy of the notebooks folder (Lab autosaves); return once Jupyter answers."""
     lab_args = ["--", "--no-browser", f"--port={port}", f"--IdentityProvider.token={TOKEN}", "--ServerApp.ip=127.0.0.1"]
     if os.geteuid() == 0:
         lab_args.append("--allow-root")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dapr_nb.cli", "lab", "--notebooks", str(ROOT / "notebooks"), *lab_args],
+        [sys.executable, "-m", "dapr_nb.cli", "lab", "--notebooks", str(notebooks), *lab_args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 90
@@ -83,7 +85,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "quickstart.png")
     args = parser.parse_args()
     port = free_port()
-    lab = start_lab(port)
+    workdir = Path(tempfile.mkdtemp(prefix="dapr-nb-browser-"))
+    shutil.copytree(ROOT / "notebooks", workdir / "notebooks")
+    lab = start_lab(port, workdir / "notebooks")
     try:
         run_quickstart(port, args.out)
         print(f"screenshot: {args.out}")
