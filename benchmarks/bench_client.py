@@ -5,13 +5,23 @@ sync and aio); 10,000 keys → DataFrame (dapr_nb, official get_bulk_state + jso
 json_normalize); publishing a 10,000-row DataFrame (dapr_nb bulk vs the official publish_event loop).
 Prints microseconds/milliseconds and the ratios against the targets. Not a test: run it by hand.
 
-    python benchmarks/bench_client.py [--calls 2000] [--rounds 3] [--rows 10000]
+Fairness: the raw stub uses the same channel options as Client; every column gets the same warm-up; the
+columns run in short batches interleaved round by round (order rotated each round) and the median round is
+reported, so load drifts and the sandbox's per-SaveState fsync hit all columns alike; GC is paused inside
+every per-call batch (for all columns) and left on for the DataFrame runs, where allocation is part of the
+cost. Every SaveState column sends the same request (compact JSON bytes with contentType metadata, which
+the store handles differently from plain bytes); the official client gets the bytes pre-encoded while
+Client/AsyncClient encode the dict themselves.
+
+    python benchmarks/bench_client.py [--calls 200] [--rounds 15] [--warmup 200] [--frame-rounds 7] [--rows 10000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import gc
 import json
 import os
 import statistics
@@ -25,29 +35,32 @@ from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
 
 from dapr_nb.client import AsyncClient, Client
+from dapr_nb.core.values import to_json
 from dapr_nb.frames import publish_frame, to_frame
 from dapr_nb.sandbox import Sandbox
+from dapr_nb.transport.channels import channel_options
 
 STORE, PUBSUB = "statestore", "pubsub"
 VALUE = {"status": "shipped", "total": 42.5, "items": [1, 2, 3]}
-RAW = json.dumps(VALUE).encode()
+RAW = to_json(VALUE)  # the exact bytes Client sends for VALUE
+JSON_META = {"contentType": "application/json"}  # ... and the metadata it sends with them
 
 
-def per_call(fn: Callable[[], Any], calls: int, rounds: int) -> float:
-    """Return the best-of-rounds microseconds per call."""
-    results = []
-    for _ in range(rounds):
+def _batch(fn: Callable[[], Any], calls: int) -> float:
+    """Return microseconds per call over one batch of ``calls`` sequential calls, GC paused during the batch."""
+    gc.collect()
+    gc.disable()
+    try:
         start = time.perf_counter()
         for _ in range(calls):
             fn()
-        results.append((time.perf_counter() - start) / calls * 1e6)
-    return min(results)
+        return (time.perf_counter() - start) / calls * 1e6
+    finally:
+        gc.enable()
 
 
-def per_call_async(
-    make: Callable[[], Awaitable[Any]], calls: int, rounds: int, loop: asyncio.AbstractEventLoop
-) -> float:
-    """Return the best-of-rounds microseconds per awaited call, run on ``loop``."""
+def _batch_async(make: Callable[[], Awaitable[Any]], calls: int, loop: asyncio.AbstractEventLoop) -> float:
+    """Return microseconds per awaited call over one batch run on ``loop``, GC paused during the batch."""
 
     async def batch() -> float:
         start = time.perf_counter()
@@ -55,77 +68,131 @@ def per_call_async(
             await make()
         return (time.perf_counter() - start) / calls * 1e6
 
-    return min(loop.run_until_complete(batch()) for _ in range(rounds))
+    gc.collect()
+    gc.disable()
+    try:
+        return loop.run_until_complete(batch())
+    finally:
+        gc.enable()
 
 
-def once(fn: Callable[[], Any], rounds: int) -> float:
-    """Return the median milliseconds of ``fn()``."""
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+def interleaved(samplers: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
+    """Run every sampler once per round, rotating the order each round; return each sampler's samples.
+
+    Interleaving short batches spreads load drifts (other processes, the sandbox's fsyncs, CPU frequency)
+    over all columns alike; rotating the order keeps any column from always running first or last.
+    """
+    names = list(samplers)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            samples[name].append(samplers[name]())
+    return samples
 
 
-def unary(sb: Sandbox, calls: int, rounds: int) -> dict[str, dict[str, float]]:
-    """GetState / SaveState per call through every client."""
+def once(fn: Callable[[], Any]) -> float:
+    """Return the milliseconds of one ``fn()`` (GC left on: allocation is part of the cost measured)."""
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1e3
+
+
+def unary(sb: Sandbox, calls: int, rounds: int, warmup: int) -> dict[str, dict[str, list[float]]]:
+    """GetState / SaveState per call through every client: interleaved batches, per-round samples."""
     from dapr.aio.clients import DaprClient as AioDaprClient
     from dapr.clients import DaprClient
 
-    stub = dapr_pb2_grpc.DaprStub(grpc.insecure_channel(sb.grpc_endpoint))
-    save = state_pb2.SaveStateRequest(store_name=STORE, states=[common_pb2.StateItem(key="bench", value=RAW)])
-    get = state_pb2.GetStateRequest(store_name=STORE, key="bench")
     client = Client(sb.grpc_endpoint)
+    # the raw stub gets the very channel options Client uses, so the column isolates dapr_nb's Python layer
+    stub = dapr_pb2_grpc.DaprStub(grpc.insecure_channel(sb.grpc_endpoint, options=channel_options(client.settings)))
+    item = common_pb2.StateItem(key="bench", value=RAW, metadata=JSON_META)  # the same wire request as Client's
+    save = state_pb2.SaveStateRequest(store_name=STORE, states=[item])
+    get = state_pb2.GetStateRequest(store_name=STORE, key="bench")
     official = DaprClient()
     loop = asyncio.new_event_loop()
     aclient = AsyncClient(sb.grpc_endpoint)
     aofficial = loop.run_until_complete(_make_async(AioDaprClient))
-    table: dict[str, dict[str, float]] = {}
+    achannel = loop.run_until_complete(_make_async(  # grpc.aio channels belong to the loop they are made in
+        functools.partial(grpc.aio.insecure_channel, sb.grpc_endpoint, options=channel_options(client.settings))))
+    astub = dapr_pb2_grpc.DaprStub(achannel)
+    table: dict[str, dict[str, list[float]]] = {}
     for op in ("SaveState", "GetState"):
         saving = op == "SaveState"
-        sync_calls = {
+        sync_calls: dict[str, Callable[[], Any]] = {
             "raw stub": (lambda: stub.SaveState(save)) if saving else (lambda: stub.GetState(get)),
             "Client": (lambda: client.save_state(STORE, "bench", VALUE)) if saving
             else (lambda: client.get_state(STORE, "bench")),
-            "official sync": (lambda: official.save_state(STORE, "bench", RAW)) if saving
+            "official sync": (lambda: official.save_state(STORE, "bench", RAW, state_metadata=JSON_META)) if saving
             else (lambda: official.get_state(STORE, "bench")),
         }
-        async_calls = {
+        async_calls: dict[str, Callable[[], Awaitable[Any]]] = {
+            "raw aio stub": (lambda: astub.SaveState(save)) if saving else (lambda: astub.GetState(get)),
             "AsyncClient": (lambda: aclient.save_state(STORE, "bench", VALUE)) if saving
             else (lambda: aclient.get_state(STORE, "bench")),
-            "official aio": (lambda: aofficial.save_state(STORE, "bench", RAW)) if saving
+            "official aio": (lambda: aofficial.save_state(STORE, "bench", RAW, state_metadata=JSON_META)) if saving
             else (lambda: aofficial.get_state(STORE, "bench")),
         }
-        row: dict[str, float] = {}
-        for _ in range(rounds):  # interleave the clients round by round: load drifts hit all alike
-            for name, fn in sync_calls.items():
-                row[name] = min(row.get(name, float("inf")), per_call(fn, calls, 1))
-            for name, make in async_calls.items():
-                row[name] = min(row.get(name, float("inf")), per_call_async(make, calls, 1, loop))
-        table[op] = row
+        samplers: dict[str, Callable[[], float]] = {}
+        for name, fn in sync_calls.items():
+            _batch(fn, warmup)
+            samplers[name] = functools.partial(_batch, fn, calls)
+        for name, make in async_calls.items():
+            _batch_async(make, warmup, loop)
+            samplers[name] = functools.partial(_batch_async, make, calls, loop)
+        table[op] = interleaved(samplers, rounds)
     loop.run_until_complete(aclient.close())
     loop.run_until_complete(aofficial.close())
+    loop.run_until_complete(achannel.close())
     loop.close()
     official.close()
     client.close()
     return table
 
 
+def own_cost(calls: int, rounds: int) -> dict[str, list[float]]:
+    """Per-call Python cost with the network taken out: the RPC answers at once with a constant reply.
+
+    Client's column is everything dapr_nb adds (operation generator, request, driver, decoding, result);
+    the raw columns are what a raw-stub caller does anyway (build the request, json.dumps / json.loads).
+    """
+    from google.protobuf import empty_pb2
+
+    reply = state_pb2.GetStateResponse(data=RAW, etag="1", metadata=JSON_META)
+    empty = empty_pb2.Empty()
+    client = Client("127.0.0.1:9")  # never dialled: the driver's method cache is pre-filled below
+    client._driver._methods[("dapr", "GetState")] = lambda request, timeout=None, metadata=None: reply
+    client._driver._methods[("dapr", "SaveState")] = lambda request, timeout=None, metadata=None: empty
+
+    def raw_get() -> Any:
+        json.loads(reply.data)
+        return state_pb2.GetStateRequest(store_name=STORE, key="bench")
+
+    def raw_save() -> Any:
+        item = common_pb2.StateItem(key="bench", value=json.dumps(VALUE).encode(), metadata=JSON_META)
+        return state_pb2.SaveStateRequest(store_name=STORE, states=[item])
+
+    samplers: dict[str, Callable[[], float]] = {
+        "Client.get_state": functools.partial(_batch, lambda: client.get_state(STORE, "bench"), calls),
+        "raw GetState request + json.loads": functools.partial(_batch, raw_get, calls),
+        "Client.save_state": functools.partial(_batch, lambda: client.save_state(STORE, "bench", VALUE), calls),
+        "raw SaveState request + json.dumps": functools.partial(_batch, raw_save, calls),
+    }
+    return interleaved(samplers, rounds)
+
+
 async def _make_async(cls: Any) -> Any:
     return cls()
 
 
-def to_frames(sb: Sandbox, rows: int, rounds: int) -> dict[str, float]:
-    """10k keys → DataFrame three ways."""
+def to_frames(sb: Sandbox, rows: int, rounds: int) -> dict[str, list[float]]:
+    """10k keys → DataFrame three ways, interleaved round by round; per-round milliseconds."""
     from dapr.clients import DaprClient
 
     keys = [f"bench-frame-{i}" for i in range(rows)]
     client = Client(sb.grpc_endpoint)
     for start in range(0, rows, 1000):
         client.save_bulk_state(STORE, {k: {**VALUE, "n": i} for i, k in enumerate(keys[start:start + 1000], start)})
-    stub = dapr_pb2_grpc.DaprStub(grpc.insecure_channel(sb.grpc_endpoint, options=[
-        ("grpc.max_receive_message_length", 64 * 1024 * 1024)]))
+    stub = dapr_pb2_grpc.DaprStub(grpc.insecure_channel(sb.grpc_endpoint, options=channel_options(client.settings)))
     official = DaprClient(max_grpc_message_length=64 * 1024 * 1024)
 
     def raw() -> Any:
@@ -142,12 +209,15 @@ def to_frames(sb: Sandbox, rows: int, rounds: int) -> dict[str, float]:
         frame.insert(0, "key", [i.key for i in reply.items])
         return frame
 
-    assert list(to_frame(client.get_bulk_state(STORE, keys)).columns) == list(raw().columns)
-    result = {
-        "raw stub + json_normalize": once(raw, rounds),
-        "dapr_nb get_bulk_state → to_frame": once(lambda: to_frame(client.get_bulk_state(STORE, keys)), rounds),
-        "official get_bulk_state + json_normalize": once(sdk, rounds),
-    }
+    def ours() -> Any:
+        return to_frame(client.get_bulk_state(STORE, keys))
+
+    pd.testing.assert_frame_equal(ours(), raw())  # same frame, so the columns measure the same work
+    result = interleaved({
+        "raw stub + json_normalize": functools.partial(once, raw),
+        "dapr_nb get_bulk_state → to_frame": functools.partial(once, ours),
+        "official get_bulk_state + json_normalize": functools.partial(once, sdk),
+    }, rounds)
     client.close()
     official.close()
     return result
@@ -166,38 +236,57 @@ def publishing(sb: Sandbox, rows: int) -> dict[str, float]:
             official.publish_event(PUBSUB, "bench-official", json.dumps(row), data_content_type="application/json")
 
     result = {
-        "dapr_nb publish_frame (bulk)": once(lambda: publish_frame(client, PUBSUB, "bench-nb", frame), 1),
-        "official publish_event loop": once(loop, 1),
+        "dapr_nb publish_frame (bulk)": once(lambda: publish_frame(client, PUBSUB, "bench-nb", frame)),
+        "official publish_event loop": once(loop),
     }
     client.close()
     official.close()
     return result
 
 
+def _stats(samples: list[float]) -> tuple[float, float, float]:
+    """Return (median, min, max) of a column's per-round samples."""
+    return statistics.median(samples), min(samples), max(samples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=200, help="calls per timed batch")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (one batch per column each)")
+    parser.add_argument("--warmup", type=int, default=200, help="untimed calls per column before the rounds")
+    parser.add_argument("--frame-rounds", type=int, default=7)
     parser.add_argument("--rows", type=int, default=10_000)
     args = parser.parse_args()
     with Sandbox() as sb:
         os.environ.update(sb.env())
         os.environ["DAPR_HEALTH_TIMEOUT"] = "10"
-        print(f"sandbox {sb.grpc_endpoint}; {args.calls} calls x {args.rounds} rounds (best round)\n")
-        for op, row in unary(sb, args.calls, args.rounds).items():
-            raw = row["raw stub"]
-            print(f"{op}:")
-            for name, micros in row.items():
-                print(f"  {name:16s} {micros:8.1f} µs/call  {micros / raw:5.2f}x raw")
-            print(f"  Client vs official sync: {row['official sync'] / row['Client']:.2f}x faster "
-                  f"(target: Client ≤ 1.05x raw and faster than official)")
-        frames = to_frames(sb, args.rows, args.rounds)
-        raw_ms = frames["raw stub + json_normalize"]
-        print(f"\n{args.rows} keys → DataFrame (median ms):")
-        for name, ms in frames.items():
-            print(f"  {name:42s} {ms:8.1f} ms  {ms / raw_ms:5.2f}x raw  (target dapr_nb ≤ 1.2x)")
+        print(f"sandbox {sb.grpc_endpoint}; {args.rounds} interleaved rounds x {args.calls} calls per column "
+              f"(after {args.warmup} warm-up calls); median of rounds [min–max], GC paused inside timed batches\n")
+        for op, row in unary(sb, args.calls, args.rounds, args.warmup).items():
+            raw = statistics.median(row["raw stub"])
+            print(f"{op}:  (ratio = median of rounds / raw's; paired = median of per-round ratios to raw)")
+            for name, samples in row.items():
+                med, lo, hi = _stats(samples)
+                paired = statistics.median(s / r for s, r in zip(samples, row["raw stub"], strict=True))
+                print(f"  {name:16s} {med:8.1f} µs/call [{lo:7.1f}–{hi:7.1f}]  {med / raw:5.2f}x raw  "
+                      f"paired {paired:5.2f}x")
+            client, aclient = statistics.median(row["Client"]), statistics.median(row["AsyncClient"])
+            print(f"  AsyncClient vs raw aio stub: {aclient / statistics.median(row['raw aio stub']):.2f}x; "
+                  f"Client vs official sync: {statistics.median(row['official sync']) / client:.2f}x faster; "
+                  f"AsyncClient vs official aio: {statistics.median(row['official aio']) / aclient:.2f}x faster\n"
+                  f"  (target: Client ≤ 1.05x raw and faster than official, sync and aio)")
+        print("\nper-call Python cost, network taken out (median µs [min–max]):")
+        for name, samples in own_cost(args.calls * 10, args.rounds).items():
+            med, lo, hi = _stats(samples)
+            print(f"  {name:36s} {med:6.1f} µs [{lo:5.1f}–{hi:5.1f}]")
+        frames = to_frames(sb, args.rows, args.frame_rounds)
+        raw_ms = statistics.median(frames["raw stub + json_normalize"])
+        print(f"\n{args.rows} keys → DataFrame ({args.frame_rounds} interleaved rounds, median ms [min–max]):")
+        for name, samples in frames.items():
+            med, lo, hi = _stats(samples)
+            print(f"  {name:42s} {med:8.1f} ms [{lo:6.1f}–{hi:6.1f}]  {med / raw_ms:5.2f}x raw  (target ≤ 1.2x)")
         pub = publishing(sb, args.rows)
-        print(f"\npublish a {args.rows}-row DataFrame:")
+        print(f"\npublish a {args.rows}-row DataFrame (one run each):")
         for name, ms in pub.items():
             print(f"  {name:32s} {ms:9.1f} ms")
         ratio = pub["official publish_event loop"] / pub["dapr_nb publish_frame (bulk)"]

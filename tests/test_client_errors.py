@@ -7,6 +7,7 @@ import socket
 import time
 from collections.abc import Callable
 
+import grpc
 import pytest
 from clienthelp import async_client_for, client_for, run
 
@@ -127,3 +128,23 @@ def test_shutdown_stops_the_sidecar(make_sandbox: Callable[..., Sandbox]) -> Non
             while time.monotonic() < deadline:  # bounded: the sidecar stops gracefully, soon
                 client.get_metadata()
                 time.sleep(0.05)
+
+
+def test_a_stream_the_sidecar_already_refused_reports_the_real_status(secured: Sandbox) -> None:
+    # The race behind flaky token errors: the sidecar ends the call before the client's first write.
+    from dapr.proto.runtime.v1 import dapr_pb2_grpc, pubsub_pb2
+
+    from dapr_nb.transport.aio_streams import WRITE_FAILED, final_status
+
+    async def main() -> grpc.StatusCode:
+        async with grpc.aio.insecure_channel(secured.grpc_endpoint) as channel:
+            call = dapr_pb2_grpc.DaprStub(channel).SubscribeTopicEventsAlpha1(metadata=(("dapr-api-token", "no"),))
+            await call.code()  # wait until the sidecar has refused the stream
+            initial = pubsub_pb2.SubscribeTopicEventsRequestInitialAlpha1(pubsub_name="pubsub", topic="t")
+            try:
+                await call.write(pubsub_pb2.SubscribeTopicEventsRequestAlpha1(initial_request=initial))
+            except WRITE_FAILED as exc:
+                return (await final_status(call, exc)).code()
+            raise AssertionError("the write should fail on a finished call")
+
+    assert run(main()) == grpc.StatusCode.UNAUTHENTICATED

@@ -22,7 +22,6 @@ from .values import JSON, decode, encode, sniff, str_map
 Concurrency = Literal["first-write", "last-write"]
 Consistency = Literal["eventual", "strong"]
 
-_JSON_META = {"contentType": JSON}
 _CONCURRENCY: dict[str | None, Any] = {None: 0, "first-write": 1, "last-write": 2}
 _CONSISTENCY: dict[str | None, Any] = {None: 0, "eventual": 1, "strong": 2}
 
@@ -56,6 +55,32 @@ def _options(concurrency: Concurrency | None, consistency: Consistency | None) -
     return common_pb2.StateOptions(concurrency=_CONCURRENCY[concurrency], consistency=_CONSISTENCY[consistency])
 
 
+def _fill_item(
+    item: common_pb2.StateItem,
+    key: str,
+    value: Any,
+    etag: str | None,
+    metadata: Mapping[str, Any] | None,
+    options: common_pb2.StateOptions | None,
+) -> common_pb2.StateItem:
+    """Fill an empty wire StateItem in place (cheaper than building one and copying it into a request)."""
+    data, content_type = encode(value)
+    item.key = key
+    item.value = data
+    if metadata:
+        meta = item.metadata
+        meta.update(str_map(metadata))
+        if content_type == JSON and "contentType" not in meta:
+            meta["contentType"] = JSON
+    elif content_type == JSON:
+        item.metadata["contentType"] = JSON
+    if options is not None:
+        item.options.CopyFrom(options)
+    if etag is not None:
+        item.etag.value = etag
+    return item
+
+
 def state_item_pb(
     key: str,
     value: Any,
@@ -64,19 +89,7 @@ def state_item_pb(
     options: common_pb2.StateOptions | None = None,
 ) -> common_pb2.StateItem:
     """Build the wire StateItem: encode the value, mark JSON with ``contentType``, send an etag only when given."""
-    data, content_type = encode(value)
-    if metadata:
-        meta = str_map(metadata)
-        if content_type == JSON:
-            meta.setdefault("contentType", JSON)
-    else:
-        meta = _JSON_META if content_type == JSON else {}
-    item = common_pb2.StateItem(key=key, value=data, metadata=meta)
-    if options is not None:
-        item.options.CopyFrom(options)
-    if etag is not None:
-        item.etag.value = etag
-    return item
+    return _fill_item(common_pb2.StateItem(), key, value, etag, metadata, options)
 
 
 def to_item(key: str, data: bytes, etag: str, metadata: Mapping[str, str], error: str = "") -> StateItem:
@@ -128,31 +141,35 @@ def save_state(
     consistency: Consistency | None = None,
 ) -> Op[None]:
     """Save ``value`` under ``key``; with ``etag`` only if it still matches (else Conflict)."""
-    item = state_item_pb(key, value, etag, metadata, _options(concurrency, consistency))
+    request = state_pb2.SaveStateRequest(store_name=store)
+    _fill_item(request.states.add(), key, value, etag, metadata, _options(concurrency, consistency))
     try:
-        yield Call("SaveState", state_pb2.SaveStateRequest(store_name=store, states=[item]))
+        yield Call("SaveState", request)
     except Conflict as error:
         raise _conflict(error, etag) from None
 
 
-def _bulk_items(items: BulkItems, metadata: Mapping[str, str] | None) -> list[common_pb2.StateItem]:
+def _bulk_items(request: state_pb2.SaveStateRequest, items: BulkItems, metadata: Mapping[str, str] | None) -> None:
+    states = request.states
     if isinstance(items, Mapping):
-        return [state_item_pb(k, v, None, metadata) for k, v in items.items()]
-    out = []
+        for k, v in items.items():
+            _fill_item(states.add(), k, v, None, metadata, None)
+        return
     for entry in items:
         if isinstance(entry, StateItem):
-            out.append(state_item_pb(entry.key, entry.value, entry.etag, {**(metadata or {}), **entry.metadata}))
+            meta = {**(metadata or {}), **entry.metadata}
+            _fill_item(states.add(), entry.key, entry.value, entry.etag, meta, None)
         else:
             key, value = entry
-            out.append(state_item_pb(key, value, None, metadata))
-    return out
+            _fill_item(states.add(), key, value, None, metadata, None)
 
 
 def save_bulk_state(store: str, items: BulkItems, *, metadata: Mapping[str, str] | None = None) -> Op[None]:
     """Save many items in one call: a ``{key: value}`` mapping, ``(key, value)`` pairs, or StateItems (etags kept)."""
-    states = _bulk_items(items, metadata)
-    if states:
-        yield Call("SaveState", state_pb2.SaveStateRequest(store_name=store, states=states))
+    request = state_pb2.SaveStateRequest(store_name=store)
+    _bulk_items(request, items, metadata)
+    if request.states:
+        yield Call("SaveState", request)
 
 
 def delete_state(

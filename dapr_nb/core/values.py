@@ -39,9 +39,24 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot encode a {type(value).__name__} as JSON; pass bytes, str, or a JSON-able value")
 
 
+# one encoder for every call: json.dumps with non-default options would build a new JSONEncoder per call
+_ENCODER = json.JSONEncoder(default=_default, separators=(",", ":"), ensure_ascii=False)
+
+
+_DECODE = json.JSONDecoder().decode
+
+
+def _loads(data: bytes) -> Any:
+    """Parse JSON bytes: UTF-8 straight to the decoder, anything else (BOMs, UTF-16/32) by ``json.loads``'s rules."""
+    try:
+        return _DECODE(data.decode())
+    except ValueError:  # UnicodeDecodeError included
+        return json.loads(data)
+
+
 def to_json(value: Any) -> bytes:
     """Encode ``value`` as compact UTF-8 JSON (dataclasses, pydantic models, dates and numpy scalars included)."""
-    return json.dumps(value, default=_default, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 def encode(value: Any) -> tuple[bytes, str]:
@@ -63,11 +78,16 @@ def is_json_type(content_type: str) -> bool:
 
 def decode(data: bytes, content_type: str = "") -> Any:
     """Return the Python value for bytes from the sidecar (see the module rule)."""
+    if content_type == JSON:  # the common case, without parsing the content type
+        try:
+            return _loads(data)
+        except ValueError:
+            return _text_or_bytes(data)
     if content_type:
         base = content_type.split(";", 1)[0].strip().lower()
         if is_json_type(base):
             try:
-                return json.loads(data)
+                return _loads(data)
             except ValueError:
                 return _text_or_bytes(data)
         if base.startswith("text/"):
@@ -87,7 +107,7 @@ def sniff(data: bytes) -> Any:
         return data
     if data[0] in _JSON_START or text.lstrip()[:1] in _JSON_START_TEXT:
         try:
-            return json.loads(text)
+            return _DECODE(text)
         except ValueError:
             pass
     return text

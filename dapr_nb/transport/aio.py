@@ -85,9 +85,12 @@ class AioDriver:
             instruction = op.send(None)
             while True:
                 if type(instruction) is Call:
+                    timeout = instruction.timeout
+                    if timeout is None and instruction.default_deadline:
+                        timeout = self.settings.timeout
                     try:
                         reply = await self._method(instruction)(
-                            instruction.request, timeout=self.timeout_for(instruction), metadata=self._metadata
+                            instruction.request, timeout=timeout, metadata=self._metadata
                         )
                     except grpc.RpcError as exc:
                         error = self.error(exc, instruction.method)

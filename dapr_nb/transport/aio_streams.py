@@ -116,6 +116,28 @@ class _AsyncStream(Generic[M]):
                 await asyncio.wait_for(self._reader, self._grace)
 
 
+WRITE_FAILED = (grpc.RpcError, asyncio.InvalidStateError)
+
+
+async def final_status(call: Any, exc: BaseException) -> grpc.RpcError:
+    """Return the call's real status when a write failed because the sidecar had already ended the call.
+
+    grpc.aio reports such a write as a bare INTERNAL ("Internal error from Core") or InvalidStateError; the
+    status the sidecar sent (e.g. UNAUTHENTICATED for a wrong token) is on the call itself.
+    """
+    try:
+        code = await asyncio.wait_for(call.code(), 2.0)
+        if code is not None and code != grpc.StatusCode.OK:
+            return grpc.aio.AioRpcError(
+                code, await call.initial_metadata(), await call.trailing_metadata(), await call.details()
+            )
+    except (asyncio.TimeoutError, grpc.RpcError):
+        pass
+    if isinstance(exc, grpc.RpcError):
+        return exc
+    return grpc.aio.AioRpcError(grpc.StatusCode.UNKNOWN, grpc.aio.Metadata(), grpc.aio.Metadata(), str(exc))
+
+
 class AsyncSubscription(_AsyncStream[TopicMessage]):
     """A streaming pub/sub subscription for asyncio: ``async for``, ``await ack(...)``, ``await close()``."""
 
@@ -132,8 +154,8 @@ class AsyncSubscription(_AsyncStream[TopicMessage]):
         call = stub.SubscribeTopicEventsAlpha1(metadata=self._driver.settings.token_metadata)
         try:
             await call.write(self.protocol.initial_request())
-        except grpc.RpcError as exc:
-            raise self._driver.error(exc, self.method) from None
+        except WRITE_FAILED as exc:
+            raise self._driver.error(await final_status(call, exc), self.method) from None
         await self._start(call, timeout)
         return self
 
@@ -154,8 +176,8 @@ class AsyncSubscription(_AsyncStream[TopicMessage]):
         async with self._write:
             try:
                 await self._call.write(request)
-            except grpc.RpcError as exc:
-                raise self._driver.error(exc, self.method) from None
+            except WRITE_FAILED as exc:
+                raise self._driver.error(await final_status(self._call, exc), self.method) from None
 
     async def success(self, message: TopicMessage | str) -> None:
         """Ack a message as processed."""

@@ -78,10 +78,11 @@ class SyncDriver:
             instruction = op.send(None)
             while True:
                 if type(instruction) is Call:
+                    timeout = instruction.timeout
+                    if timeout is None and instruction.default_deadline:
+                        timeout = self.settings.timeout
                     try:
-                        reply = self._method(instruction)(
-                            instruction.request, timeout=self.timeout_for(instruction), metadata=self._metadata
-                        )
+                        reply = self._method(instruction)(instruction.request, timeout=timeout, metadata=self._metadata)
                     except grpc.RpcError as exc:
                         error = self.error(exc, instruction.method)
                     else:
