@@ -25,8 +25,10 @@ import gc
 import json
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -85,7 +87,7 @@ def interleaved(samplers: dict[str, Callable[[], float]], rounds: int) -> dict[s
     names = list(samplers)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for r in range(rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             samples[name].append(samplers[name]())
     return samples
 
@@ -112,24 +114,31 @@ def unary(sb: Sandbox, calls: int, rounds: int, warmup: int) -> dict[str, dict[s
     loop = asyncio.new_event_loop()
     aclient = AsyncClient(sb.grpc_endpoint)
     aofficial = loop.run_until_complete(_make_async(AioDaprClient))
-    achannel = loop.run_until_complete(_make_async(  # grpc.aio channels belong to the loop they are made in
-        functools.partial(grpc.aio.insecure_channel, sb.grpc_endpoint, options=channel_options(client.settings))))
+    achannel = loop.run_until_complete(
+        _make_async(  # grpc.aio channels belong to the loop they are made in
+            functools.partial(grpc.aio.insecure_channel, sb.grpc_endpoint, options=channel_options(client.settings))
+        )
+    )
     astub = dapr_pb2_grpc.DaprStub(achannel)
     table: dict[str, dict[str, list[float]]] = {}
     for op in ("SaveState", "GetState"):
         saving = op == "SaveState"
         sync_calls: dict[str, Callable[[], Any]] = {
             "raw stub": (lambda: stub.SaveState(save)) if saving else (lambda: stub.GetState(get)),
-            "Client": (lambda: client.save_state(STORE, "bench", VALUE)) if saving
+            "Client": (lambda: client.save_state(STORE, "bench", VALUE))
+            if saving
             else (lambda: client.get_state(STORE, "bench")),
-            "official sync": (lambda: official.save_state(STORE, "bench", RAW, state_metadata=JSON_META)) if saving
+            "official sync": (lambda: official.save_state(STORE, "bench", RAW, state_metadata=JSON_META))
+            if saving
             else (lambda: official.get_state(STORE, "bench")),
         }
         async_calls: dict[str, Callable[[], Awaitable[Any]]] = {
             "raw aio stub": (lambda: astub.SaveState(save)) if saving else (lambda: astub.GetState(get)),
-            "AsyncClient": (lambda: aclient.save_state(STORE, "bench", VALUE)) if saving
+            "AsyncClient": (lambda: aclient.save_state(STORE, "bench", VALUE))
+            if saving
             else (lambda: aclient.get_state(STORE, "bench")),
-            "official aio": (lambda: aofficial.save_state(STORE, "bench", RAW, state_metadata=JSON_META)) if saving
+            "official aio": (lambda: aofficial.save_state(STORE, "bench", RAW, state_metadata=JSON_META))
+            if saving
             else (lambda: aofficial.get_state(STORE, "bench")),
         }
         samplers: dict[str, Callable[[], float]] = {}
@@ -191,7 +200,7 @@ def to_frames(sb: Sandbox, rows: int, rounds: int) -> dict[str, list[float]]:
     keys = [f"bench-frame-{i}" for i in range(rows)]
     client = Client(sb.grpc_endpoint)
     for start in range(0, rows, 1000):
-        client.save_bulk_state(STORE, {k: {**VALUE, "n": i} for i, k in enumerate(keys[start:start + 1000], start)})
+        client.save_bulk_state(STORE, {k: {**VALUE, "n": i} for i, k in enumerate(keys[start : start + 1000], start)})
     stub = dapr_pb2_grpc.DaprStub(grpc.insecure_channel(sb.grpc_endpoint, options=channel_options(client.settings)))
     official = DaprClient(max_grpc_message_length=64 * 1024 * 1024)
 
@@ -213,11 +222,14 @@ def to_frames(sb: Sandbox, rows: int, rounds: int) -> dict[str, list[float]]:
         return to_frame(client.get_bulk_state(STORE, keys))
 
     pd.testing.assert_frame_equal(ours(), raw())  # same frame, so the columns measure the same work
-    result = interleaved({
-        "raw stub + json_normalize": functools.partial(once, raw),
-        "dapr_nb get_bulk_state → to_frame": functools.partial(once, ours),
-        "official get_bulk_state + json_normalize": functools.partial(once, sdk),
-    }, rounds)
+    result = interleaved(
+        {
+            "raw stub + json_normalize": functools.partial(once, raw),
+            "dapr_nb get_bulk_state → to_frame": functools.partial(once, ours),
+            "official get_bulk_state + json_normalize": functools.partial(once, sdk),
+        },
+        rounds,
+    )
     client.close()
     official.close()
     return result
@@ -249,6 +261,16 @@ def _stats(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(samples), min(samples), max(samples)
 
 
+def _memory_components(folder: Path) -> Path:
+    """Write statestore (state.in-memory) and pubsub components, so client overhead is not hidden by disk syncs."""
+    for name, ctype in (("statestore", "state.in-memory"), ("pubsub", "pubsub.in-memory")):
+        (folder / f"{name}.yaml").write_text(
+            f"apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\nspec:\n  type: {ctype}\n"
+            "  version: v1\n  metadata: []\n"
+        )
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200, help="calls per timed batch")
@@ -256,25 +278,38 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200, help="untimed calls per column before the rounds")
     parser.add_argument("--frame-rounds", type=int, default=7)
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument(
+        "--durable", action="store_true",
+        help="use the default state.sqlite store (each SaveState waits for an fsync, which then dominates)",
+    )  # fmt: skip
     args = parser.parse_args()
-    with Sandbox() as sb:
+    with (
+        tempfile.TemporaryDirectory() as resources,
+        Sandbox(resources_path=None if args.durable else _memory_components(Path(resources))) as sb,
+    ):
         os.environ.update(sb.env())
         os.environ["DAPR_HEALTH_TIMEOUT"] = "10"
-        print(f"sandbox {sb.grpc_endpoint}; {args.rounds} interleaved rounds x {args.calls} calls per column "
-              f"(after {args.warmup} warm-up calls); median of rounds [min–max], GC paused inside timed batches\n")
+        print(
+            f"sandbox {sb.grpc_endpoint}; {args.rounds} interleaved rounds x {args.calls} calls per column "
+            f"(after {args.warmup} warm-up calls); median of rounds [min–max], GC paused inside timed batches\n"
+        )
         for op, row in unary(sb, args.calls, args.rounds, args.warmup).items():
             raw = statistics.median(row["raw stub"])
             print(f"{op}:  (ratio = median of rounds / raw's; paired = median of per-round ratios to raw)")
             for name, samples in row.items():
                 med, lo, hi = _stats(samples)
                 paired = statistics.median(s / r for s, r in zip(samples, row["raw stub"], strict=True))
-                print(f"  {name:16s} {med:8.1f} µs/call [{lo:7.1f}–{hi:7.1f}]  {med / raw:5.2f}x raw  "
-                      f"paired {paired:5.2f}x")
+                print(
+                    f"  {name:16s} {med:8.1f} µs/call [{lo:7.1f}–{hi:7.1f}]  {med / raw:5.2f}x raw  "
+                    f"paired {paired:5.2f}x"
+                )
             client, aclient = statistics.median(row["Client"]), statistics.median(row["AsyncClient"])
-            print(f"  AsyncClient vs raw aio stub: {aclient / statistics.median(row['raw aio stub']):.2f}x; "
-                  f"Client vs official sync: {statistics.median(row['official sync']) / client:.2f}x faster; "
-                  f"AsyncClient vs official aio: {statistics.median(row['official aio']) / aclient:.2f}x faster\n"
-                  f"  (target: Client ≤ 1.05x raw and faster than official, sync and aio)")
+            print(
+                f"  AsyncClient vs raw aio stub: {aclient / statistics.median(row['raw aio stub']):.2f}x; "
+                f"Client vs official sync: {statistics.median(row['official sync']) / client:.2f}x faster; "
+                f"AsyncClient vs official aio: {statistics.median(row['official aio']) / aclient:.2f}x faster\n"
+                f"  (target: Client ≤ 1.05x raw and faster than official, sync and aio)"
+            )
         print("\nper-call Python cost, network taken out (median µs [min–max]):")
         for name, samples in own_cost(args.calls * 10, args.rounds).items():
             med, lo, hi = _stats(samples)

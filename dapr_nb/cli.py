@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 
@@ -33,6 +34,13 @@ def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--api-token", default=os.environ.get("DAPR_API_TOKEN", ""), help="require dapr-api-token")
     p.add_argument("--host", default="127.0.0.1", help="a non-loopback host requires --api-token")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)  # stop when stdin closes
+
+
+def _stop_when_stdin_closes(server: SandboxServer) -> None:
+    sys.stdin.read()
+    assert server.runtime is not None
+    server.runtime.shutdown_requested.set()
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
@@ -60,6 +68,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    if args.exit_with_parent:  # a kernel that dies without stopping its sandbox must not leave it running
+        threading.Thread(target=_stop_when_stdin_closes, args=(server,), daemon=True).start()
     print(server.ready_line, flush=True)
     try:
         server.wait()

@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -118,3 +119,28 @@ def test_port_in_use_is_reported(tmp_path: Path, port_flag: str) -> None:
         )  # fmt: skip
     assert result.returncode == 2
     assert str(port) in result.stderr
+
+
+def test_a_sandbox_stops_when_the_process_that_started_it_dies(tmp_path: Path) -> None:
+    # A kernel killed without cleanup must not leave its sandbox running.
+    script = (
+        "import os, sys\n"
+        "from dapr_nb.sandbox import Sandbox\n"
+        f"sb = Sandbox(data_dir={str(tmp_path)!r}).start()\n"
+        "print(sb.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    parent = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    pid = int(parent.stdout.strip())
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}") and "Z" not in _state(pid):
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}") or "Z" in _state(pid), "the orphaned sandbox is still running"
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0]
+    except OSError:
+        return "gone"

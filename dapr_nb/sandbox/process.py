@@ -129,7 +129,12 @@ class Sandbox:
         if cfg.api_token:
             env["DAPR_API_TOKEN"] = cfg.api_token  # not on the command line, where `ps` would show it
         proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True, env=env
+            [*args, "--exit-with-parent"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE,  # never written: it closes when this process dies, and the sandbox then stops
+            text=True,
+            env=env,
         )
         self._proc = proc
         match = self._read_until_ready(proc)
@@ -209,6 +214,8 @@ class Sandbox:
             except subprocess.TimeoutExpired:
                 proc.kill()
         proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
         if self._log_thread is not None:
             self._log_thread.join(5)  # it closes stdout when it reaches EOF
             self._log_thread = None
