@@ -31,6 +31,8 @@ def run_lab(notebooks: Path, data_dir: Path | None, extra: list[str]) -> int:
         print(f"sandbox ready grpc={sb.grpc_endpoint} http={sb.http_endpoint}", flush=True)
         env = {**os.environ, **sb.env()}
         lab = subprocess.Popen(command, env=env)
+        # SIGTERM (a service manager, `timeout`, a container stop) stops Lab like Ctrl-C, then the sandbox.
+        signal.signal(signal.SIGTERM, lambda signum, frame: lab.send_signal(signal.SIGINT))
         try:
             return lab.wait()
         except KeyboardInterrupt:
