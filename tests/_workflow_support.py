@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import dapr.ext.workflow as wf
 from dapr.ext.workflow._durabletask.worker import _AsyncWorkerManager
+
+from dapr_nb.sandbox import Sandbox
 
 
 def shutdown(runtime: wf.WorkflowRuntime) -> None:
@@ -17,3 +23,26 @@ def shutdown(runtime: wf.WorkflowRuntime) -> None:
             for value in list(vars(obj).values()):
                 if isinstance(value, asyncio.AbstractEventLoop) and not value.is_running():
                     value.close()
+
+
+@contextlib.contextmanager
+def doubler_sandbox(data_dir: Path) -> Iterator[Sandbox]:
+    """A sandbox of its own with a worker serving ``doubler`` (double an input, then wait for event ``go``)."""
+    with Sandbox(data_dir=data_dir) as sb:
+        runtime = wf.WorkflowRuntime(host=sb.host, port=str(sb.grpc_port))
+
+        @runtime.activity(name="double")
+        def double(ctx: Any, value: int) -> int:
+            return value * 2
+
+        @runtime.workflow(name="doubler")
+        def doubler(ctx: Any, value: int) -> Any:
+            doubled = yield ctx.call_activity(double, input=value)
+            event = yield ctx.wait_for_external_event("go")
+            return [doubled, event]
+
+        runtime.start()
+        try:
+            yield sb
+        finally:
+            shutdown(runtime)

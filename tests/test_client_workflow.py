@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _workflow_support import shutdown
+from _workflow_support import doubler_sandbox
 from clienthelp import async_client_for, client_for, run
 
 from dapr_nb.client import AsyncClient, Client
@@ -19,26 +19,8 @@ WAIT = 20.0
 @pytest.fixture(scope="module")
 def wf_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """A sandbox of its own with a worker, so no other test's worker receives these workflows."""
-    import dapr.ext.workflow as wf
-
-    with Sandbox(data_dir=tmp_path_factory.mktemp("wf")) as sb:
-        runtime = wf.WorkflowRuntime(host=sb.host, port=str(sb.grpc_port))
-
-        @runtime.activity(name="double")
-        def double(ctx: Any, value: int) -> int:
-            return value * 2
-
-        @runtime.workflow(name="doubler")
-        def doubler(ctx: Any, value: int) -> Any:
-            doubled = yield ctx.call_activity(double, input=value)
-            event = yield ctx.wait_for_external_event("go")
-            return [doubled, event]
-
-        runtime.start()
-        try:
-            yield sb
-        finally:
-            shutdown(runtime)  # also closes the event loop the SDK's worker leaves open
+    with doubler_sandbox(tmp_path_factory.mktemp("wf")) as sb:
+        yield sb
 
 
 @pytest.fixture

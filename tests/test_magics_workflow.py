@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
-from _workflow_support import shutdown
+from _workflow_support import doubler_sandbox
 
 from dapr_nb.core.results import HistoryEvent, WorkflowState
 from dapr_nb.magics.wftables import HISTORY_COLUMNS, LIST_COLUMNS, duration, history_frame
@@ -26,26 +26,8 @@ WAIT = 20
 @pytest.fixture(scope="module")
 def wf_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """A sandbox of its own with a worker, so no other test's worker receives these workflows."""
-    import dapr.ext.workflow as wf
-
-    with Sandbox(data_dir=tmp_path_factory.mktemp("wf-magics")) as sb:
-        runtime = wf.WorkflowRuntime(host=sb.host, port=str(sb.grpc_port))
-
-        @runtime.activity(name="double")
-        def double(ctx: Any, value: int) -> int:
-            return value * 2
-
-        @runtime.workflow(name="doubler")
-        def doubler(ctx: Any, value: int) -> Any:
-            doubled = yield ctx.call_activity(double, input=value)
-            event = yield ctx.wait_for_external_event("go")
-            return [doubled, event]
-
-        runtime.start()
-        try:
-            yield sb
-        finally:
-            shutdown(runtime)
+    with doubler_sandbox(tmp_path_factory.mktemp("wf-magics")) as sb:
+        yield sb
 
 
 @pytest.fixture
