@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from google.rpc import error_details_pb2, status_pb2
 from dapr_nb.core import pubsub, state
 from dapr_nb.core.errors import from_http, from_status
 from dapr_nb.core.ops import Call, Instruction, RetryPolicy, Sleep, fallback, retrying, run_by_hand
+from dapr_nb.core.results import StateItem
 from dapr_nb.errors import Conflict, DaprError, Internal, InvalidArgument, NotFound, SidecarUnavailable, Unimplemented
 
 
@@ -32,6 +35,27 @@ def test_get_state_builds_the_request_and_decodes_json() -> None:
 def test_missing_key_is_none_not_an_error() -> None:
     item = run_by_hand(state.get_state("s", "k"), lambda _: state_pb2.GetStateResponse())
     assert item.value is None and item.etag is None and not item.exists
+
+
+def test_state_value_decodes_lazily_and_behaves_like_an_eager_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dapr_nb.core import results
+
+    calls: list[bytes] = []
+    real = results.decode
+    monkeypatch.setattr(results, "decode", lambda data, ct="": calls.append(data) or real(data, ct))
+    reply = state_pb2.GetStateResponse(data=b'{"a": 1}', etag="3", metadata={"contentType": "application/json"})
+    item = run_by_hand(state.get_state("s", "k"), lambda _: reply)
+    assert item.raw == b'{"a": 1}' and item.exists and calls == []  # nothing decoded until .value is read
+    assert item.value == {"a": 1} and item.value is item.value and len(calls) == 1  # decoded once, then kept
+    fresh = run_by_hand(state.get_state("s", "k"), lambda _: reply)
+    eager = StateItem("k", {"a": 1}, "3", {"contentType": "application/json"}, b'{"a": 1}')
+    assert fresh == eager and repr(fresh) == repr(eager)
+    assert pickle.loads(pickle.dumps(run_by_hand(state.get_state("s", "k"), lambda _: reply))) == eager
+    assert dataclasses.replace(run_by_hand(state.get_state("s", "k"), lambda _: reply), etag="4").value == {"a": 1}
+    text = run_by_hand(state.get_state("s", "k"), lambda _: state_pb2.GetStateResponse(data=b"hi"))
+    assert text.value == "hi" and text.metadata == {}
+    with pytest.raises(AttributeError):
+        text.nope  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_save_state_sends_etag_only_when_given_and_marks_json() -> None:
@@ -144,8 +168,13 @@ def test_subscription_protocol_acks_each_message_once() -> None:
     assert initial.initial_request.pubsub_name == "p" and initial.initial_request.dead_letter_topic == "dead"
     assert protocol.receive(pubsub_pb2.SubscribeTopicEventsResponseAlpha1(initial_response={})) is None
     event = pubsub_pb2.SubscribeTopicEventsResponseAlpha1(
-        event_message={"id": "e1", "topic": "t", "pubsub_name": "p", "data": b'{"n":1}',
-                       "data_content_type": "application/json"}
+        event_message={
+            "id": "e1",
+            "topic": "t",
+            "pubsub_name": "p",
+            "data": b'{"n":1}',
+            "data_content_type": "application/json",
+        }
     )
     message = protocol.receive(event)
     assert message is not None and message.data == {"n": 1} and protocol.pending == {"e1"}

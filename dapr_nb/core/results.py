@@ -11,7 +11,9 @@ import datetime as _dt
 import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .values import decode
 
 T = TypeVar("T")
 
@@ -65,9 +67,20 @@ class Table(tuple[T, ...], Generic[T]):
         return to_frame(self)
 
 
+class _LazyValue(_HtmlRow):
+    """Mixin: a slot for the content type of a ``value`` not decoded yet (see :meth:`StateItem.from_wire`)."""
+
+    __slots__ = ("_content_type",)
+
+
 @dataclass(frozen=True, slots=True)
-class StateItem(_HtmlRow):
-    """One state entry: ``value`` decoded by content (JSON/text/bytes), ``raw`` the bytes stored; missing → None."""
+class StateItem(_LazyValue):
+    """One state entry: ``value`` decoded by content (JSON/text/bytes), ``raw`` the bytes stored; missing → None.
+
+    Surprise to know: items read from the sidecar decode ``value`` on first access (then keep it), so a call
+    that only needs ``raw``, ``etag`` or ``exists`` pays for no JSON parsing. Equality, ``repr``, pickling
+    and ``dataclasses.replace`` read ``value`` like any other field, so they behave as for an eager item.
+    """
 
     key: str
     value: Any
@@ -76,10 +89,59 @@ class StateItem(_HtmlRow):
     raw: bytes = b""
     error: str = ""
 
+    @classmethod
+    def from_wire(
+        cls,
+        key: str,
+        raw: bytes,
+        content_type: str,
+        etag: str | None,
+        metadata: Mapping[str, str],
+        error: str = "",
+        *,
+        lazy: bool = True,
+    ) -> StateItem:
+        """Return an item whose ``value`` is ``raw`` decoded by ``content_type`` (None if empty).
+
+        ``lazy`` decodes on first access of ``value``; ``lazy=False`` decodes now, which is cheaper when every
+        value will be read (a first access costs an attribute miss, about 1.5 µs).
+        """
+        item = _new(cls)
+        _set_key(item, key)
+        _set_etag(item, etag)
+        _set_metadata(item, metadata)
+        _set_raw(item, raw)
+        _set_error(item, error)
+        if not raw:
+            _set_value(item, None)
+        elif lazy:
+            _set_content_type(item, content_type)
+        else:
+            _set_value(item, decode(raw, content_type))
+        return item
+
+    if not TYPE_CHECKING:  # hidden from mypy, so a misspelt attribute is still a type error
+
+        def __getattr__(self, name: str) -> Any:
+            # only reached when a slot is unset: ``value`` of an item from ``from_wire`` not read yet
+            if name != "value":
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            value = decode(self.raw, self._content_type)
+            _set_value(self, value)
+            return value
+
     @property
     def exists(self) -> bool:
         """Return whether the key holds a value (a missing key is not an error in Dapr)."""
         return bool(self.raw) or bool(self.etag)
+
+
+# slot setters for StateItem.from_wire: a frozen dataclass refuses setattr, and these skip its checks
+_new = object.__new__
+_set_key, _set_value, _set_etag, _set_metadata, _set_raw, _set_error = (
+    StateItem.__dict__[name].__set__ for name in ("key", "value", "etag", "metadata", "raw", "error")
+)
+_set_content_type = _LazyValue.__dict__["_content_type"].__set__
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from dapr.proto.runtime.v1 import state_pb2
 from ..errors import Conflict
 from .ops import Call, Op
 from .results import StateItem, Table
-from .values import JSON, decode, encode, sniff, str_map
+from .values import JSON, encode, str_map
 
 Concurrency = Literal["first-write", "last-write"]
 Consistency = Literal["eventual", "strong"]
@@ -92,13 +92,18 @@ def state_item_pb(
     return _fill_item(common_pb2.StateItem(), key, value, etag, metadata, options)
 
 
-def to_item(key: str, data: bytes, etag: str, metadata: Mapping[str, str], error: str = "") -> StateItem:
-    """Build a StateItem from what the sidecar returned (empty data and etag = missing)."""
+def to_item(
+    key: str, data: bytes, etag: str, metadata: Mapping[str, str], error: str = "", *, lazy: bool = True
+) -> StateItem:
+    """Build a StateItem from what the sidecar returned (empty data and etag = missing).
+
+    ``value`` decodes on first access for single reads (``get_state`` parses no JSON unless it is read);
+    bulk reads and queries pass ``lazy=False``, as their values are nearly always all read (frames).
+    """
     if metadata:
-        meta = dict(metadata)
-        value = decode(data, meta.get("contentType", "")) if data else None
-        return StateItem(key, value, etag or None, meta, data, error)
-    return StateItem(key, sniff(data) if data else None, etag or None, {}, data, error)
+        meta = {k: metadata[k] for k in metadata}  # faster than dict() on a protobuf map
+        return StateItem.from_wire(key, data, meta.get("contentType", ""), etag or None, meta, error, lazy=lazy)
+    return StateItem.from_wire(key, data, "", etag or None, {}, error, lazy=lazy)
 
 
 def _conflict(error: Conflict, etag: str | None) -> Conflict:
@@ -127,7 +132,7 @@ def get_bulk_state(
         store_name=store, keys=list(keys), parallelism=parallelism, metadata=str_map(metadata)
     )
     reply = yield Call("GetBulkState", request)
-    return Table(to_item(i.key, i.data, i.etag, i.metadata, i.error) for i in reply.items)
+    return Table(to_item(i.key, i.data, i.etag, i.metadata, i.error, lazy=False) for i in reply.items)
 
 
 def save_state(
@@ -245,7 +250,7 @@ def query_state(
             body["page"] = page
         request = state_pb2.QueryStateRequest(store_name=store, query=json.dumps(body), metadata=str_map(metadata))
         reply = yield Call("QueryStateAlpha1", request)
-        items.extend(to_item(r.key, r.data, r.etag, {}, r.error) for r in reply.results)
+        items.extend(to_item(r.key, r.data, r.etag, {}, r.error, lazy=False) for r in reply.results)
         pages += 1
         done = not reply.token or reply.token == page.get("token") or not reply.results
         if done or (max_pages and pages >= max_pages):
