@@ -16,25 +16,21 @@ import grpc
 from ..core.ops import Call, HttpCall, Op, Sleep, retrying
 from ..errors import DaprError
 from . import http
-from .channels import aio_channel, make_stub, to_dapr_error
+from .base import DriverBase
+from .channels import aio_channel
 from .config import Settings
 
 T = TypeVar("T")
 log = logging.getLogger("dapr_nb")
 
 
-class AioDriver:
+class AioDriver(DriverBase):
     """Drive operations with asyncio."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self._channel: grpc.aio.Channel | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stubs: dict[str, Any] = {}
-        self._methods: dict[tuple[str, str], Callable[..., Any]] = {}
-        self._metadata = settings.token_metadata or None
-        self._endpoint = str(settings.grpc)
-        self._closed = False
 
     @property
     def channel(self) -> grpc.aio.Channel:
@@ -50,32 +46,10 @@ class AioDriver:
             self._methods.clear()
         return self._channel
 
-    def stub(self, service: str) -> Any:
-        """Return the generated stub for a service on this loop's channel."""
-        channel = self.channel
-        stub = self._stubs.get(service)
-        if stub is None:
-            stub = self._stubs[service] = make_stub(service, channel)
-        return stub
-
     def _method(self, call: Call) -> Callable[..., Any]:
         if self._loop is not asyncio.get_running_loop():
-            _ = self.channel
-        key = (call.service, call.method)
-        method = self._methods.get(key)
-        if method is None:
-            method = self._methods[key] = getattr(self.stub(call.service), call.method)
-        return method
-
-    def timeout_for(self, call: Call) -> float | None:
-        """Return the deadline (seconds) for a call: its own, else the default unless exempt."""
-        if call.timeout is not None:
-            return call.timeout
-        return self.settings.timeout if call.default_deadline else None
-
-    def error(self, exc: grpc.RpcError, operation: str) -> DaprError:
-        """Convert a grpc.aio error raised by a call on this driver."""
-        return to_dapr_error(exc, operation, self._endpoint)
+            _ = self.channel  # a new loop gets a new channel (and fresh caches)
+        return super()._method(call)
 
     async def run(self, op: Op[T]) -> T:
         """Run an operation to completion and return its result (DaprError on failure)."""

@@ -8,32 +8,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 
 from ..core.ops import Call, HttpCall, Op, Sleep, retrying
 from ..errors import DaprError
 from . import http
-from .channels import make_stub, sync_channel, to_dapr_error
+from .base import DriverBase
+from .channels import sync_channel
 from .config import Settings
 
 T = TypeVar("T")
 
 
-class SyncDriver:
+class SyncDriver(DriverBase):
     """Drive operations with blocking I/O."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self._channel: grpc.Channel | None = None
-        self._stubs: dict[str, Any] = {}
-        self._methods: dict[tuple[str, str], Callable[..., Any]] = {}
         self._lock = threading.Lock()
-        self._metadata = settings.token_metadata or None
-        self._endpoint = str(settings.grpc)
-        self._closed = False
 
     @property
     def channel(self) -> grpc.Channel:
@@ -45,30 +40,6 @@ class SyncDriver:
                 if self._channel is None:
                     self._channel = sync_channel(self.settings)
         return self._channel
-
-    def stub(self, service: str) -> Any:
-        """Return the generated stub for a service on this driver's channel."""
-        stub = self._stubs.get(service)
-        if stub is None:
-            stub = self._stubs[service] = make_stub(service, self.channel)
-        return stub
-
-    def _method(self, call: Call) -> Callable[..., Any]:
-        key = (call.service, call.method)
-        method = self._methods.get(key)
-        if method is None:
-            method = self._methods[key] = getattr(self.stub(call.service), call.method)
-        return method
-
-    def timeout_for(self, call: Call) -> float | None:
-        """Return the deadline (seconds) for a call: its own, else the default unless exempt."""
-        if call.timeout is not None:
-            return call.timeout
-        return self.settings.timeout if call.default_deadline else None
-
-    def error(self, exc: grpc.RpcError, operation: str) -> DaprError:
-        """Convert a grpcio error raised by a call on this driver."""
-        return to_dapr_error(exc, operation, self._endpoint)
 
     def run(self, op: Op[T]) -> T:
         """Run an operation to completion and return its result (DaprError on failure)."""
