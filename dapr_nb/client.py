@@ -25,6 +25,7 @@ from .transport.sync import SyncDriver
 
 P = ParamSpec("P")
 T = TypeVar("T")
+B = TypeVar("B", bound="_Bindings")
 
 
 def _describe(method: Callable[..., Any], op: Callable[..., Any]) -> None:
@@ -53,7 +54,7 @@ def _async(op: Callable[P, Op[T]]) -> Callable[Concatenate[AsyncClient, P], Coro
 
 
 class _Bindings:
-    """Marker base: the operations both clients expose, listed once for the parity test."""
+    """What both clients share: the constructor, and the operations they expose (listed once for the parity test)."""
 
     OPERATIONS: tuple[Callable[..., Any], ...] = (
         state.get_state, state.get_bulk_state, state.save_state, state.save_bulk_state, state.delete_state,
@@ -72,10 +73,7 @@ class _Bindings:
         workflow.list_workflow_ids, workflow.get_workflow_history, workflow.rerun_workflow,
     )  # fmt: skip
     STREAMS = ("subscribe", "subscribe_configuration", "lock")
-
-
-class Client(_Bindings):
-    """A blocking Dapr client: ``Client()`` reads DAPR_* settings; no I/O until the first call."""
+    _driver_class: type[SyncDriver] | type[AioDriver]
 
     def __init__(
         self,
@@ -89,15 +87,22 @@ class Client(_Bindings):
         self.settings = Settings.resolve(
             address, http_endpoint=http_endpoint, api_token=api_token, timeout=timeout, retry=retry
         )
-        self._driver = SyncDriver(self.settings)
+        self._driver = self._driver_class(self.settings)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Client:
+    def from_settings(cls: type[B], settings: Settings) -> B:
         """Make a client for already-resolved settings (another client's ``settings``); no I/O, env not read."""
         client = cls.__new__(cls)
         client.settings = settings
-        client._driver = SyncDriver(settings)
+        client._driver = cls._driver_class(settings)
         return client
+
+
+class Client(_Bindings):
+    """A blocking Dapr client: ``Client()`` reads DAPR_* settings; no I/O until the first call."""
+
+    _driver: SyncDriver
+    _driver_class = SyncDriver
 
     def run(self, op: Op[T]) -> T:
         """Run any core operation (a generator from ``dapr_nb.core``) on this client."""
@@ -190,27 +195,8 @@ class Client(_Bindings):
 class AsyncClient(_Bindings):
     """An asyncio Dapr client with the same operations as :class:`Client`; the channel opens in the running loop."""
 
-    def __init__(
-        self,
-        address: str | None = None,
-        *,
-        http_endpoint: str | None = None,
-        api_token: str | None = None,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        self.settings = Settings.resolve(
-            address, http_endpoint=http_endpoint, api_token=api_token, timeout=timeout, retry=retry
-        )
-        self._driver = AioDriver(self.settings)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AsyncClient:
-        """Make a client for already-resolved settings (another client's ``settings``); no I/O, env not read."""
-        client = cls.__new__(cls)
-        client.settings = settings
-        client._driver = AioDriver(settings)
-        return client
+    _driver: AioDriver
+    _driver_class = AioDriver
 
     async def run(self, op: Op[T]) -> T:
         """Run any core operation (a generator from ``dapr_nb.core``) on this client."""
