@@ -7,6 +7,7 @@ sidecar. Examples are split and parsed exactly as a cell would be, so an example
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,8 @@ if TYPE_CHECKING:
 pytest_plugins = ["magics_support"]
 
 COMMANDS = sorted(REGISTRY.commands.values(), key=lambda c: (c.group, c.verb, c.cell))
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README, NOTEBOOKS = ROOT / "README.md", ROOT / "notebooks"
 
 
 def _flags(text: str) -> set[str]:
@@ -76,13 +78,34 @@ def test_every_example_is_accepted_by_its_command(command: Command, example: str
     first, _, body = example.partition("\n")
     magic = re.sub(r"^\w+ = ", "", first)
     assert magic.startswith(command.magic + " ") or magic == command.magic, (magic, command.magic)
-    namespace = _AnyName()
-    tokens = split(magic.split(" ", 1)[1], namespace).tokens
-    found, argv = REGISTRY.find(tokens, command.cell)
-    assert found is command
-    command.parser().parse(argv)
+    assert _accepted(magic) is command
     if command.cell:
-        assert parse_cell(body, namespace, command.name) is not None
+        assert parse_cell(body, _AnyName(), command.name) is not None
+
+
+def _accepted(line: str) -> Command:
+    """Split and parse the magic in ``line`` as a cell would; return the command it names."""
+    found = re.search(r"(%%?dapr)\b(.*)$", line)
+    assert found is not None, line
+    tokens = split(found.group(2), _AnyName()).tokens or ["help"]
+    command, argv = REGISTRY.find(tokens, found.group(1) == "%%dapr")
+    command.parser().parse(argv)
+    return command
+
+
+def _notebook_magics() -> list[str]:
+    """Return every line magic, and every cell magic's first line, in the tutorials' code cells."""
+    lines = []
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            source = "".join(cell["source"]).splitlines() if cell["cell_type"] == "code" else []
+            lines += [s for i, s in enumerate(source) if re.search(r"(^|[\s=])%dapr\b", s) or i == 0 and "%%dapr" in s]
+    return lines
+
+
+@pytest.mark.parametrize("line", _notebook_magics())
+def test_the_tutorials_magics_are_accepted(line: str) -> None:
+    _accepted(line)
 
 
 def test_usage_follows_the_parser_shape() -> None:
@@ -159,7 +182,8 @@ def test_lock_release_refuses_an_expiry(offline: Cells) -> None:
         ("%dapr state gte statestore k", "unknown verb 'gte'; did you mean 'get'?"),
         ("%dapr state set statestore k 1 --tll 5", "unknown option '--tll'; did you mean '--ttl'?"),
         ("%dapr workflow start flow --inptu 1", "unknown option '--inptu'; did you mean '--input'?"),
-        ("%%dapr publish pubsub orders --bulkk\n[1]", "unknown option '--bulkk'; did you mean '--bulk'?"),
+        ("%%dapr publish pubsub orders --bulkk\n[1]", "%%dapr publish: unknown option '--bulkk'; did you mean"),
+        ("%dapr state set statestore k 1 -5", "unrecognized arguments: -5"),
         ("%dapr metadata --verbose", "unknown option '--verbose'; it takes no options"),
         ("%dapr invoke app -- --", "METHOD needs a value"),
         ("%dapr state get statestore k -o rows", "in a line magic write NAME = %dapr"),
@@ -172,6 +196,11 @@ def test_mistakes_fail_the_cell_saying_what_to_do(offline: Cells, cell: str, hin
     message = offline.fail(cell)
     assert hint in message, message
     assert len(message) < 160, message
+
+
+def test_inspecting_the_magic_shows_the_overview(offline: Cells) -> None:
+    for magic in ("%dapr", "%%dapr"):
+        assert str(overview()) in offline.shell.object_inspect_text(magic)
 
 
 def test_a_trailing_comment_is_not_an_argument(offline: Cells) -> None:

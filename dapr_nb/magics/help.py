@@ -51,11 +51,11 @@ def _values(action: argparse.Action) -> str:
     return name
 
 
-def _term(action: argparse.Action, flags: str | None = None) -> str:
-    """Return one argument as written in usage (an option by its first flag, or by ``flags``)."""
+def _term(action: argparse.Action) -> str:
+    """Return one argument as written in a usage line (an option by its first flag: ``-o NAME``)."""
     if not action.option_strings:
         return _values(action)
-    return f"{flags or action.option_strings[0]} {_values(action)}".strip()
+    return f"{action.option_strings[0]} {_values(action)}".strip()
 
 
 def _flags(action: argparse.Action) -> str:

@@ -66,8 +66,9 @@ class Parser(argparse.ArgumentParser):
     option the command takes.
     """
 
-    def __init__(self, prog: str) -> None:
+    def __init__(self, prog: str, magic: str = "%dapr") -> None:
         super().__init__(prog=prog, add_help=False, allow_abbrev=False)
+        self.magic = magic
         self.add_argument(*HELP_FLAGS, action=_HelpAction)
 
     def parse(self, argv: list[str]) -> argparse.Namespace:
@@ -85,7 +86,7 @@ class Parser(argparse.ArgumentParser):
         return [s for a in self._actions if a.help != argparse.SUPPRESS for s in a.option_strings]
 
     def _leftover(self, extra: list[str]) -> str:
-        unknown = next((t for t in extra if t.startswith("-") and len(t) > 1), None)
+        unknown = next((t for t in extra if _looks_like_option(t)), None)
         if unknown is None:
             return f"unrecognized arguments: {' '.join(extra)}"
         if unknown in ("-o", "--out"):
@@ -96,11 +97,20 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Raise the problem as a UsageError naming the command."""
-        raise UsageError(f"%dapr {self.prog}: {message} (see %dapr {self.prog} --help)")
+        raise UsageError(f"{self.magic} {self.prog}: {message} (see %dapr {self.prog} --help)")
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         """Never exit the kernel: raise instead."""
-        raise UsageError(f"%dapr {self.prog}: {(message or 'bad arguments').strip()}")
+        raise UsageError(f"{self.magic} {self.prog}: {(message or 'bad arguments').strip()}")
+
+
+def _looks_like_option(token: str) -> bool:
+    """Return whether a left-over token was meant as an option (``--tll``), not a value (``-``, ``-5``)."""
+    try:
+        float(token)
+    except ValueError:
+        return token.startswith("-") and len(token) > 1
+    return False
 
 
 @dataclass(frozen=True)
@@ -131,7 +141,7 @@ class Command:
 
     def parser(self) -> Parser:
         """Return a fresh parser for this command (with ``-o NAME`` in cell form)."""
-        parser = Parser(self.name)
+        parser = Parser(self.name, "%%dapr" if self.cell else "%dapr")
         self.build(parser)
         if self.cell:
             parser.add_argument("-o", "--out", metavar="NAME", help="store the result in this variable")
