@@ -41,7 +41,7 @@ def invoke(ctx: Context, args: argparse.Namespace) -> InvokeResult:
 def _binding_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
     p.add_argument("operation", metavar="OPERATION")
-    p.add_argument("data", metavar="DATA", nargs="?")
+    p.add_argument("data", metavar="DATA", nargs="?", help="request data: JSON, text or :name")
     p.add_argument("--meta", metavar="k=v", nargs="+", action="extend", help="binding metadata")
 
 

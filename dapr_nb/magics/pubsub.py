@@ -33,7 +33,7 @@ def _options(p: argparse.ArgumentParser) -> None:
 
 def _line_args(p: argparse.ArgumentParser) -> None:
     _common(p)
-    p.add_argument("data", metavar="DATA")
+    p.add_argument("data", metavar="DATA", help="the event: JSON, text or :name (a DataFrame: one event per row)")
     _options(p)
 
 

@@ -45,7 +45,7 @@ def get(ctx: Context, args: argparse.Namespace) -> Any:
 def _set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("store", metavar="STORE")
     p.add_argument("key", metavar="KEY")
-    p.add_argument("value", metavar="VALUE", nargs="?", help="JSON, text or :name (none: KEY is a :name of many)")
+    p.add_argument("value", metavar="VALUE", nargs="?", help="JSON, text or :name (leave out: KEY is :name of a dict)")
     p.add_argument("--ttl", type=int, metavar="S", help="expire after S seconds")
     p.add_argument("--etag", metavar="E", help="write only if the stored etag is still E")
     p.add_argument("--first-write", action="store_true", help="first-write-wins concurrency")

@@ -147,7 +147,7 @@ def timeline(ctx: Context, args: argparse.Namespace) -> Any:
 def _raise_args(p: argparse.ArgumentParser) -> None:
     _id_arg(p)
     p.add_argument("event", metavar="EVENT")
-    p.add_argument("data", metavar="DATA", nargs="?")
+    p.add_argument("data", metavar="DATA", nargs="?", help="event data: JSON, text or :name")
 
 
 @command(
@@ -209,7 +209,7 @@ def purge(ctx: Context, args: argparse.Namespace) -> int:
 
 def _rerun_args(p: argparse.ArgumentParser) -> None:
     _id_arg(p)
-    p.add_argument("event_id", metavar="EVENT_ID", type=int)
+    p.add_argument("event_id", metavar="EVENT_ID", type=int, help="the history event to re-run from")
     p.add_argument("--input", metavar="JSON", help="new input for the rerun")
     p.add_argument("--new-id", metavar="ID", help="id of the new instance")
 
