@@ -1,9 +1,11 @@
 """The ``%dapr`` command table: one :class:`Command` per ``group verb`` (line or cell form), and the dispatcher.
 
-Rule: a command module declares its arguments and a handler ``run(ctx, args)``; the handler reads plain
-text with ``ctx.text`` and data with ``ctx.value``, calls the sync client, and returns a typed result.
-Every problem that reaches the user is an :class:`~IPython.core.error.UsageError` with one short line:
-argparse errors, Dapr errors (their one-line summary) and bad values alike.
+Rule: a command module registers each handler ``run(ctx, args)`` with :func:`command`, giving its summary,
+the function that declares its arguments, and its examples; nothing else describes a command, so help
+(``help.py``) derives usage from the parser. The handler reads plain text with ``ctx.text`` and data with
+``ctx.value``, calls the sync client, and returns a typed result. Every problem that reaches the user is an
+:class:`~IPython.core.error.UsageError` with one short line: argparse errors (an unknown option or command
+named with the nearest one), Dapr errors (their one-line summary) and bad values alike.
 """
 
 from __future__ import annotations
