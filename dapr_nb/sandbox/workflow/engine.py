@@ -270,6 +270,36 @@ def child_result_event(child: Instance, now: float) -> Any:
     return new_event(now, childWorkflowInstanceFailed=failed)
 
 
+def activity_result_event(request: Any, resp: Any, now: float) -> Any:
+    """Return taskCompleted or taskFailed for a worker's ActivityResponse to ``request``."""
+    task_id, exec_id = request.taskId, request.taskExecutionId
+    if resp.HasField("failureDetails"):
+        failed = pb.TaskFailedEvent(
+            taskScheduledId=task_id, failureDetails=resp.failureDetails, taskExecutionId=exec_id
+        )
+        return new_event(now, taskFailed=failed)
+    result = resp.result if resp.HasField("result") else None
+    return new_event(now, taskCompleted=pb.TaskCompletedEvent(taskScheduledId=task_id, taskExecutionId=exec_id,
+                                                              result=result))  # fmt: skip
+
+
+def purge_set(root: Instance, instances: dict[str, Instance], recursive: bool, force: bool) -> list[Instance]:
+    """Return ``root`` and, when ``recursive``, its descendants that may go too (finished ones, or all if ``force``)."""
+    doomed: list[Instance] = []
+    pending = [root]
+    while pending:
+        current = pending.pop()
+        if current in doomed:
+            continue
+        doomed.append(current)
+        if recursive:
+            for child_id in current.children():
+                child = instances.get(child_id)
+                if child is not None and (child.terminal or force):
+                    pending.append(child)
+    return doomed
+
+
 def workflow_state(inst: Instance, with_payloads: bool) -> Any:
     """Return the WorkflowState message GetInstance answers."""
     state = pb.WorkflowState(
