@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .protos import SENTINEL_SECONDS, opt_str, pb, seconds_of, sv, ts
+from .messages import SENTINEL_SECONDS, opt_str, pb, seconds_of, sv, ts
 
 RUNNING, COMPLETED, CONTINUED_AS_NEW, FAILED, CANCELED, TERMINATED, PENDING, SUSPENDED, STALLED = range(9)
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELED, TERMINATED})

@@ -24,7 +24,7 @@ from . import engine
 from .dispatcher import Dispatcher, Stream
 from .engine import RUNNING, SUSPENDED, EngineError, Instance
 from .live import LiveState, has_started
-from .protos import opt_str, pb, seconds_of, sv
+from .messages import opt_str, pb, seconds_of, sv
 from .store import Batch, Committer, NotDurable, WorkflowStore
 
 WAIT_SLICE = 5.0

@@ -29,7 +29,7 @@ from .engine import (
     Instance,
     Outcome,
 )
-from .protos import Clock, pb, sv, ts
+from .messages import Clock, pb, sv, ts
 from .store import Batch, Loaded, StoredTask
 
 log = logging.getLogger("dapr_nb.sandbox.workflow")

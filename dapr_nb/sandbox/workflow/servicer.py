@@ -18,9 +18,10 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2, wrappers_pb2
 
+from ...core._durabletask import SERVICE_NAME, add_servicer, servicer_base
 from .engine import DONE_FOR_WAITERS, PENDING, EngineError
 from .hub import WorkflowHub
-from .protos import SERVICE_NAME, ServicerBase, add_servicer, opt_str, pb
+from .messages import opt_str, pb
 
 log = logging.getLogger("dapr_nb.sandbox.workflow")
 
@@ -48,7 +49,7 @@ def answers_engine_errors(method: RpcMethod) -> RpcMethod:
     return rpc
 
 
-class TaskHubServicer(ServicerBase):  # type: ignore[misc]
+class TaskHubServicer(servicer_base()):  # type: ignore[misc]
     """TaskHubSidecarService served from a WorkflowHub."""
 
     def __init__(self, hub: WorkflowHub, ping_interval: float = PING_INTERVAL) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import EngineError, InboxItem, Instance
-from .protos import pb
+from .messages import pb
 
 log = logging.getLogger("dapr_nb.sandbox.workflow")
 
