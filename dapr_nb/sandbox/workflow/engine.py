@@ -13,6 +13,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
+
+from ..errors import DaprApiError
 from .messages import SENTINEL_SECONDS, opt_str, pb, seconds_of, sv, ts
 
 RUNNING, COMPLETED, CONTINUED_AS_NEW, FAILED, CANCELED, TERMINATED, PENDING, SUSPENDED, STALLED = range(9)
@@ -22,12 +25,11 @@ ANY_GENERATION = -1
 """Inbox rows that survive continue-as-new (external events, suspend/resume)."""
 
 
-class EngineError(Exception):
-    """A client request the engine refuses; ``code`` names the gRPC status (``NOT_FOUND`` …)."""
+class EngineError(DaprApiError):
+    """A request the engine refuses, as daprd reports it: the gRPC status named ``code`` (``"NOT_FOUND"`` …)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(grpc.StatusCode[code], message)
 
 
 @dataclass

@@ -8,10 +8,9 @@ RPCs not overridden here answer UNIMPLEMENTED (the generated base class does tha
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,8 @@ import grpc
 from google.protobuf import empty_pb2, wrappers_pb2
 
 from ...core._durabletask import SERVICE_NAME, add_servicer, servicer_base
-from .engine import DONE_FOR_WAITERS, PENDING, EngineError
+from ..grpc_api._base import unary
+from .engine import DONE_FOR_WAITERS, PENDING
 from .hub import WorkflowHub
 from .messages import opt_str, pb
 
@@ -33,22 +33,6 @@ STATEFUL_HISTORY = 2
 HEALTH_PING = 3
 
 
-RpcMethod = Callable[[Any, Any, grpc.ServicerContext], Any]
-
-
-def answers_engine_errors(method: RpcMethod) -> RpcMethod:
-    """Wrap a unary RPC so an EngineError (refusal, or a change not saved) aborts with its status and message."""
-
-    @functools.wraps(method)
-    def rpc(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
-        try:
-            return method(self, request, context)
-        except EngineError as exc:
-            context.abort(getattr(grpc.StatusCode, exc.code), str(exc))
-
-    return rpc
-
-
 class TaskHubServicer(servicer_base()):  # type: ignore[misc]
     """TaskHubSidecarService served from a WorkflowHub."""
 
@@ -60,7 +44,7 @@ class TaskHubServicer(servicer_base()):  # type: ignore[misc]
         """Answer the worker's (re)connect and keep-alive probe."""
         return empty_pb2.Empty()
 
-    @answers_engine_errors
+    @unary
     def StartInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Create an instance; wait briefly for a connected worker to start it (unless scheduled)."""
         instance_id = self._hub.start(request)
@@ -92,31 +76,31 @@ class TaskHubServicer(servicer_base()):  # type: ignore[misc]
             context.abort(grpc.StatusCode.CANCELLED, "wait cancelled")
         return response
 
-    @answers_engine_errors
+    @unary
     def RaiseEvent(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Queue an external event (discarded for unknown or finished instances)."""
         self._hub.raise_event(request.instanceId, request.name, opt_str(request, "input"))
         return pb.RaiseEventResponse()
 
-    @answers_engine_errors
+    @unary
     def TerminateInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Terminate an instance, recursively when asked."""
         self._hub.terminate(request.instanceId, opt_str(request, "output"), request.recursive)
         return pb.TerminateResponse()
 
-    @answers_engine_errors
+    @unary
     def SuspendInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Suspend an instance (visible as SUSPENDED when this returns)."""
         self._hub.suspend(request.instanceId, opt_str(request, "reason"))
         return pb.SuspendResponse()
 
-    @answers_engine_errors
+    @unary
     def ResumeInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Resume a suspended instance."""
         self._hub.resume(request.instanceId, opt_str(request, "reason"))
         return pb.ResumeResponse()
 
-    @answers_engine_errors
+    @unary
     def PurgeInstances(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Purge one finished instance (recursively, or forcibly, when asked)."""
         if request.WhichOneof("request") != "instanceId":
@@ -131,12 +115,12 @@ class TaskHubServicer(servicer_base()):  # type: ignore[misc]
         ids, next_token = self._hub.list_ids(token, size)
         return pb.ListInstanceIDsResponse(instanceIds=ids, continuationToken=next_token)
 
-    @answers_engine_errors
+    @unary
     def GetInstanceHistory(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Return the committed history (NOT_FOUND for unknown or purged instances)."""
         return pb.GetInstanceHistoryResponse(events=self._hub.history(request.instanceId))
 
-    @answers_engine_errors
+    @unary
     def RerunWorkflowFromEvent(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Start a new instance from a finished one's history up to an event."""
         return pb.RerunWorkflowFromEventResponse(newInstanceID=self._hub.rerun(request))
@@ -157,7 +141,7 @@ class TaskHubServicer(servicer_base()):  # type: ignore[misc]
         finally:
             hub.close_stream(stream)
 
-    @answers_engine_errors
+    @unary
     def CompleteOrchestratorTask(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Apply a worker's orchestration turn result."""
         self._hub.complete_turn(request)
@@ -167,7 +151,7 @@ class TaskHubServicer(servicer_base()):  # type: ignore[misc]
         """Alias of CompleteOrchestratorTask (1.19 name)."""
         return self.CompleteOrchestratorTask(request, context)
 
-    @answers_engine_errors
+    @unary
     def CompleteActivityTask(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Record an activity result."""
         self._hub.complete_activity(request)
