@@ -62,9 +62,9 @@ def has_started(inst: Instance) -> bool:
 class LiveState:
     """Instances, activity tasks and in-flight turns, changed only by the hub while it holds its lock.
 
-    Every mutating method records its disk writes in the ``Batch`` it is given; the two that need a
-    write of their own (dropping stale inbox rows) hand it to ``submit``. ``changed`` is told the id of
-    every instance whose visible state moved (the hub wakes its waiters).
+    Every mutating method records its disk writes in the ``Batch`` it is given; the one write made
+    while handing out work (dropping another generation's inbox rows) goes to ``submit``. ``changed``
+    is told the id of every instance whose visible state moved (the hub wakes its waiters).
     """
 
     def __init__(self, loaded: Loaded, app_id: str, dispatcher: Dispatcher, submit: Callable[[Batch], int],
