@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from .. import gojson
+from ..durations import metadata_seconds
 from ..errors import ComponentError
 from ..resources import ComponentSpec
 from . import BuildContext, Component
@@ -392,23 +393,14 @@ class SqliteEngine:
             self._conn.close()
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
 def parse_duration(raw: str, name: str, default: float) -> float:
-    """Parse a Go duration (``20s``, ``1m30s``, ``500ms``) or whole seconds, as daprd's metadata decoder does."""
-    text = raw.strip()
-    if not text:
-        return default
-    if re.fullmatch(r"[+-]?\d+", text):
-        return float(int(text))
-    sign = -1.0 if text.startswith("-") else 1.0
-    body = text.lstrip("+-")
-    parts = _DURATION.findall(body)
-    if not parts or "".join(n + u for n, u in parts) != body:
-        raise ComponentError(f"invalid value for {name!r}: {raw!r} is not a duration such as 20s, 500ms or 1m")
-    return sign * sum(float(n) * _UNITS[u] for n, u in parts)
+    """Read a duration field as contrib's metadata decoder does (a Go duration, or whole seconds)."""
+    try:
+        seconds = metadata_seconds(raw)
+    except ValueError:
+        raise ComponentError(f"invalid value for {name!r}: {raw!r} is not a duration such as 20s, 500ms or 1m, "
+                             "nor whole seconds") from None  # fmt: skip
+    return default if seconds is None else seconds
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
