@@ -196,11 +196,6 @@ class InMemoryPubSub(Component):
                      topic)
         return subscription
 
-    def subscriber_count(self, topic: str) -> int:
-        """Return how many open subscriptions would receive a message published to ``topic``."""
-        with self._lock:
-            return sum(1 for s in self._subscriptions if topic_matches(s.topic, topic))
-
     def close(self) -> None:
         """Refuse further messages and wake every waiting subscriber."""
         with self._lock:

@@ -336,35 +336,6 @@ class SqliteEngine:
             )
         return [Row(key, _decode(value, is_binary), etag) for key, value, is_binary, etag in found]
 
-    def keys_like(self, pattern: str, page_size: int = 0, token: str = "") -> tuple[list[str], str]:
-        """Return live keys matching a SQL LIKE pattern (``\\`` escapes), paged by an opaque token."""
-        if not pattern:
-            raise StateStoreError("keys like pattern cannot be empty")
-        sql = f"SELECT key, rowid FROM {self.table} WHERE key LIKE ? ESCAPE '\\' AND {_LIVE}"
-        args: list[Any] = [pattern, _stamp(self._now())]
-        if token:
-            sql += " AND rowid > ?"
-            args.append(int(token))
-        sql += " ORDER BY rowid ASC"
-        if page_size > 0:
-            sql += " LIMIT ?"
-            args.append(page_size)
-        with self._lock:
-            found = self._query(sql, args)
-        next_token = str(found[-1][1]) if page_size > 0 and len(found) == page_size else ""
-        return [key for key, _ in found], next_token
-
-    def delete_with_prefix(self, prefix: str) -> int:
-        """Delete the keys directly under ``prefix`` (which must end with ``||``); return how many."""
-        if not prefix.endswith("||"):
-            raise StateStoreError("prefix is required and must end with ||")
-        with self._write() as conn:
-            cursor = conn.execute(
-                f"DELETE FROM {self.table} WHERE substr(key, 1, ?) = ? AND instr(substr(key, ?), '||') = 0",
-                (len(prefix), prefix, len(prefix) + 1),
-            )
-            return cursor.rowcount
-
     def purge_expired(self) -> int:
         """Delete expired rows now; return how many."""
         with self._write() as conn:
@@ -468,7 +439,6 @@ class SqlStateStore(Component):
         super().__init__(spec)
         self.engine = engine
         self.key_prefix = key_prefix_strategy(spec)
-        self.actor_state_store = spec.get_bool("actorStateStore")
 
     def capabilities(self) -> list[str]:
         """Return the component's features plus ACTOR, which daprd adds to every ETAG + TRANSACTIONAL store."""
