@@ -72,7 +72,6 @@ class _Bindings:
         workflow.resume_workflow, workflow.terminate_workflow, workflow.purge_workflow,
         workflow.list_workflow_ids, workflow.get_workflow_history, workflow.rerun_workflow,
     )  # fmt: skip
-    STREAMS = ("subscribe", "subscribe_configuration", "lock")
     _driver_class: type[SyncDriver] | type[AioDriver]
 
     def __init__(
