@@ -95,6 +95,7 @@ class _Stream(StreamStatus[P], Generic[P, T]):
             log.exception("dapr_nb: %s reader failed", self.protocol.method)
             self._report(DaprError(f"{self.protocol.method}: {exc}", operation=self.protocol.method))
         finally:
+            self._requests.put(WAKE)  # the response stream is over: end the request iterator (grpc's thread) too
             self._items.put(WAKE)
             self._settled.set()
 
@@ -131,7 +132,7 @@ class _Stream(StreamStatus[P], Generic[P, T]):
             self._join()
         if closing.op is not None:
             self._run_quietly(closing.op)
-        self._requests.put(WAKE)  # a failed stream's request iterator must end too
+        self._requests.put(WAKE)  # in case the reader never ran
         if self._call is not None:
             self._call.cancel()
         self._join()
