@@ -1,19 +1,27 @@
-"""What the blocking and the grpc.aio drivers share: settings, stub and method caches, error conversion.
+"""What the blocking and the grpc.aio drivers share: settings, caches, error conversion, and every clock.
 
 Rule: only channel creation and the ``run`` loop differ between the two drivers; everything else is here.
+The drivers own time (as psycopg's ``waiting.py`` does): :func:`budgeted` reads the clock to enforce an
+operation's :class:`~dapr_nb.core.ops.Deadline` and applies the default deadlines, so the loops only
+execute instructions as given.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
-from ..core.ops import Call
-from ..errors import DaprError
+from ..core.ops import Call, Deadline, HttpCall, Instruction, Op, Sleep, retrying
+from ..errors import DaprError, DeadlineExceeded
 from .channels import make_stub, to_dapr_error
 from .config import Settings
+
+T = TypeVar("T")
+Clock = Callable[[], float]
 
 
 class DriverBase:
@@ -47,6 +55,87 @@ class DriverBase:
             method = self._methods[key] = getattr(self.stub(call.service), call.method)
         return method
 
+    def prepare(self, op: Op[T], clock: Clock = time.monotonic) -> Op[T]:
+        """Wrap ``op`` for the run loop: retries per the settings, then :func:`budgeted` (timeouts final)."""
+        name = getattr(op, "__name__", "operation")
+        if self.settings.retry.enabled:
+            op = retrying(op, self.settings.retry)
+        return budgeted(op, clock, self.settings.timeout, self.settings.http_timeout, name)
+
     def error(self, exc: grpc.RpcError, operation: str) -> DaprError:
         """Convert a grpc error raised by a call on this driver into the DaprError hierarchy."""
         return to_dapr_error(exc, operation, self._endpoint)
+
+
+def budgeted(op: Op[T], clock: Clock, timeout: float | None, http_timeout: float, name: str) -> Op[T]:
+    """Run ``op`` within its Deadline: consume Deadlines, give Calls ``timeout`` by default, clip to the time left.
+
+    Once the budget is spent, the op gets a final DeadlineExceeded instead of its next instruction (and
+    in place of a clipped call's own DEADLINE_EXCEEDED); any error arriving after that is marked final.
+    """
+    end: float | None = None
+    seconds = 0.0
+    try:
+        instruction = next(op)
+        while True:
+            if type(instruction) is Deadline:
+                if end is None or clock() + instruction.seconds < end:
+                    end, seconds = clock() + instruction.seconds, instruction.seconds
+                instruction = op.send(None)
+                continue
+            left = None if end is None else end - clock()
+            if left is not None and left <= 0:
+                instruction = op.throw(_spent(name, seconds))
+                continue
+            step, clipped = _clip(instruction, left, timeout, http_timeout)
+            try:
+                reply = yield step
+            except DaprError as error:
+                instruction = op.throw(_outcome(error, clipped, end, clock, name, seconds))
+                continue
+            if clipped and type(step) is Sleep:
+                instruction = op.throw(_spent(name, seconds))
+            else:
+                instruction = op.send(reply)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        op.close()
+
+
+def _clip(
+    instruction: Instruction, left: float | None, timeout: float | None, http_timeout: float
+) -> tuple[Instruction, bool]:
+    """Return the instruction to execute (default deadline applied, shortened to ``left``) and if it was clipped."""
+    if type(instruction) is Call:
+        wanted = instruction.timeout if instruction.timeout is not None else timeout
+        if left is not None and (wanted is None or wanted >= left):
+            return instruction._replace(timeout=left), True
+        return (instruction if wanted is instruction.timeout else instruction._replace(timeout=wanted)), False
+    if left is None:
+        return instruction, False
+    if type(instruction) is Sleep:
+        return (Sleep(left), True) if instruction.seconds >= left else (instruction, False)
+    if type(instruction) is HttpCall:
+        wanted = instruction.timeout if instruction.timeout is not None else http_timeout
+        return (dataclasses.replace(instruction, timeout=left), True) if wanted >= left else (instruction, False)
+    return instruction, False
+
+
+def _outcome(error: DaprError, clipped: bool, end: float | None, clock: Clock, name: str, seconds: float) -> DaprError:
+    """Return the error for the op: the budget's own when it cut the call short, else ``error`` (final if spent)."""
+    if end is None:
+        return error
+    if clipped and error.code == "DEADLINE_EXCEEDED":
+        spent = _spent(name, seconds)
+        spent.__cause__ = error
+        return spent
+    if clock() >= end:
+        error.final = True
+    return error
+
+
+def _spent(name: str, seconds: float) -> DeadlineExceeded:
+    error = DeadlineExceeded(f"timed out after {seconds:g}s", code="DEADLINE_EXCEEDED", operation=name)
+    error.final = True
+    return error
