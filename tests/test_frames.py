@@ -29,7 +29,6 @@ def test_state_items_flatten_json_with_key_and_etag_first() -> None:
     frame = to_frame(items)
     assert list(frame.columns) == ["key", "etag", "name", "addr.city", "extra"]
     assert frame["addr.city"].tolist() == ["Oslo", "Rome"]
-    assert items.to_frame().equals(frame)
 
 
 def test_scalar_and_mixed_values() -> None:
