@@ -17,7 +17,18 @@ from google.rpc import error_details_pb2, status_pb2
 
 from dapr_nb.core import metadata, pubsub, state, workflow
 from dapr_nb.core.errors import from_http, from_status, unreachable
-from dapr_nb.core.ops import Call, Deadline, Instruction, Op, RetryPolicy, Sleep, fallback, retrying, run_by_hand
+from dapr_nb.core.ops import (
+    Call,
+    Deadline,
+    HttpCall,
+    Instruction,
+    Op,
+    RetryPolicy,
+    Sleep,
+    fallback,
+    retrying,
+    run_by_hand,
+)
 from dapr_nb.core.results import BulkPublishResult, StateItem
 from dapr_nb.errors import (
     Conflict,
@@ -286,6 +297,35 @@ def test_default_deadline_applies_only_to_calls_without_their_own() -> None:
     drive(op(), FakeClock(), answer, default=7.0)
     drive(op(), FakeClock(), answer)
     assert seen == [7.0, 120.0, None, 120.0]
+
+
+def test_http_calls_get_the_time_left_and_time_out_as_the_budget() -> None:
+    def op() -> Op[Any]:
+        yield Deadline(2)
+        first = yield HttpCall("GET", "/a")  # no timeout of its own: the HTTP default (60 s) is clipped to 2 s
+        return first, (yield HttpCall("GET", "/b", timeout=0.5))
+
+    clock = FakeClock()
+    seen: list[float | None] = []
+
+    def answer(call: Instruction) -> Any:
+        assert isinstance(call, HttpCall)
+        seen.append(call.timeout)
+        clock.advance(1.0)
+        return call.path
+
+    assert drive(op(), clock, answer) == ("/a", "/b") and seen == [2.0, 0.5]
+
+    def slow(call: Instruction) -> Any:
+        assert isinstance(call, HttpCall) and call.timeout is not None
+        clock.advance(call.timeout)
+        raise DeadlineExceeded("no answer", code="DEADLINE_EXCEEDED")
+
+    clock = FakeClock()
+    with pytest.raises(DeadlineExceeded) as info:
+        drive(op(), clock, slow)
+    assert info.value.final and info.value.message == "timed out after 2s" and clock.now == 2.0
+    assert isinstance(info.value.__cause__, DeadlineExceeded) and info.value.__cause__.message == "no answer"
 
 
 def test_final_errors_are_never_retried() -> None:

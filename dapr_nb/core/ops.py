@@ -120,17 +120,17 @@ class RetryPolicy:
         return self.max_attempts < 0 or attempt < self.max_attempts
 
 
-def retrying(op: Op[T], policy: RetryPolicy) -> Op[T]:
-    """Re-issue each Call of ``op`` that fails with a retryable status, sleeping per ``policy`` in between.
+def relay(op: Op[T], step: Callable[[Instruction], Generator[Instruction, Any, Any]]) -> Op[T]:
+    """Run ``op`` with each instruction replaced by ``yield from step(instruction)``; ``op`` is closed on any exit.
 
-    An op that yields nothing returns at once. When the op's Deadline ends a backoff sleep, the Call's
-    last error reaches the op, marked ``final``.
+    What ``step`` returns is the op's reply; a DaprError it raises is thrown into the op. The skeleton of
+    every combinator over whole operations (retries here, the drivers' deadlines in ``transport.base``).
     """
     try:
         instruction = next(op)
         while True:
             try:
-                reply = yield from _attempts(instruction, policy)
+                reply = yield from step(instruction)
             except DaprError as error:
                 instruction = op.throw(error)
             else:
@@ -139,6 +139,15 @@ def retrying(op: Op[T], policy: RetryPolicy) -> Op[T]:
         return stop.value  # type: ignore[no-any-return]
     finally:
         op.close()
+
+
+def retrying(op: Op[T], policy: RetryPolicy) -> Op[T]:
+    """Re-issue each Call of ``op`` that fails with a retryable status, sleeping per ``policy`` in between.
+
+    An op that yields nothing returns at once. When the op's Deadline ends a backoff sleep, the Call's
+    last error reaches the op, marked ``final``.
+    """
+    return relay(op, lambda instruction: _attempts(instruction, policy))
 
 
 def _attempts(instruction: Instruction, policy: RetryPolicy) -> Generator[Instruction, Any, Any]:

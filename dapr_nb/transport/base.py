@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 import grpc
 
-from ..core.ops import Call, Deadline, HttpCall, Instruction, Op, Sleep, retrying
+from ..core.ops import Call, Deadline, HttpCall, Instruction, Op, Sleep, relay, retrying
 from ..errors import DaprError, DeadlineExceeded
 from .channels import make_stub, to_dapr_error
 from .config import Settings
@@ -73,34 +73,47 @@ def budgeted(op: Op[T], clock: Clock, timeout: float | None, http_timeout: float
     Once the budget is spent, the op gets a final DeadlineExceeded instead of its next instruction (and
     in place of a clipped call's own DEADLINE_EXCEEDED); any error arriving after that is marked final.
     """
-    end: float | None = None
-    seconds = 0.0
-    try:
-        instruction = next(op)
-        while True:
-            if type(instruction) is Deadline:
-                if end is None or clock() + instruction.seconds < end:
-                    end, seconds = clock() + instruction.seconds, instruction.seconds
-                instruction = op.send(None)
-                continue
-            left = None if end is None else end - clock()
-            if left is not None and left <= 0:
-                instruction = op.throw(_spent(name, seconds))
-                continue
-            step, clipped = _clip(instruction, left, timeout, http_timeout)
-            try:
-                reply = yield step
-            except DaprError as error:
-                instruction = op.throw(_outcome(error, clipped, end, clock, name, seconds))
-                continue
-            if clipped and type(step) is Sleep:
-                instruction = op.throw(_spent(name, seconds))
-            else:
-                instruction = op.send(reply)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    finally:
-        op.close()
+    return relay(op, _Budget(clock, timeout, http_timeout, name).step)
+
+
+class _Budget:
+    """One operation's time budget: the end (None until a Deadline), and the defaults for calls."""
+
+    __slots__ = ("clock", "end", "http_timeout", "name", "seconds", "timeout")
+
+    def __init__(self, clock: Clock, timeout: float | None, http_timeout: float, name: str) -> None:
+        self.clock, self.timeout, self.http_timeout, self.name = clock, timeout, http_timeout, name
+        self.end: float | None = None
+        self.seconds = 0.0
+
+    def step(self, instruction: Instruction) -> Generator[Instruction, Any, Any]:
+        """Execute one instruction of the op within the budget (see :func:`budgeted`)."""
+        if type(instruction) is Deadline:
+            end = self.clock() + instruction.seconds
+            if self.end is None or end < self.end:
+                self.end, self.seconds = end, instruction.seconds
+            return None
+        left = None if self.end is None else self.end - self.clock()
+        if left is not None and left <= 0:
+            raise self.spent()
+        action, clipped = _clip(instruction, left, self.timeout, self.http_timeout)
+        try:
+            reply = yield action
+        except DaprError as error:
+            if clipped and error.code == "DEADLINE_EXCEEDED":
+                raise self.spent() from error
+            if self.end is not None and self.clock() >= self.end:
+                error.final = True
+            raise
+        if clipped and type(action) is Sleep:
+            raise self.spent()
+        return reply
+
+    def spent(self) -> DeadlineExceeded:
+        """Return the final error for an operation whose budget has run out."""
+        error = DeadlineExceeded(f"timed out after {self.seconds:g}s", code="DEADLINE_EXCEEDED", operation=self.name)
+        error.final = True
+        return error
 
 
 def _clip(
@@ -120,22 +133,3 @@ def _clip(
         wanted = instruction.timeout if instruction.timeout is not None else http_timeout
         return (dataclasses.replace(instruction, timeout=left), True) if wanted >= left else (instruction, False)
     return instruction, False
-
-
-def _outcome(error: DaprError, clipped: bool, end: float | None, clock: Clock, name: str, seconds: float) -> DaprError:
-    """Return the error for the op: the budget's own when it cut the call short, else ``error`` (final if spent)."""
-    if end is None:
-        return error
-    if clipped and error.code == "DEADLINE_EXCEEDED":
-        spent = _spent(name, seconds)
-        spent.__cause__ = error
-        return spent
-    if clock() >= end:
-        error.final = True
-    return error
-
-
-def _spent(name: str, seconds: float) -> DeadlineExceeded:
-    error = DeadlineExceeded(f"timed out after {seconds:g}s", code="DEADLINE_EXCEEDED", operation=name)
-    error.final = True
-    return error
