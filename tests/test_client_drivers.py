@@ -89,8 +89,10 @@ def test_ops_that_send_nothing_work_with_retries(sandbox: Sandbox) -> None:
     run(main(async_client_for(sandbox, retry=policy)))
 
 
-def _guarded(cleaned: list[str], instruction: Any) -> Op[None]:
+def _guarded(cleaned: list[str], instruction: Any, started: list[bool] | None = None) -> Op[None]:
     try:
+        if started is not None:
+            started.append(True)
         yield instruction
     finally:
         cleaned.append("closed")
@@ -107,8 +109,10 @@ def test_the_drivers_close_the_op_on_any_exit(closed_port: str) -> None:
             with pytest.raises(TypeError):
                 await aclient.run(_guarded(cleaned, "not an instruction"))
             assert cleaned == ["closed", "closed"]
-            task = asyncio.ensure_future(aclient.run(_guarded(cleaned, Sleep(60))))
-            await asyncio.sleep(0)  # let the task reach its Sleep
+            started: list[bool] = []
+            task = asyncio.ensure_future(aclient.run(_guarded(cleaned, Sleep(60), started)))
+            while not started:  # let the task reach its Sleep
+                await asyncio.sleep(0)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
