@@ -31,7 +31,12 @@ class FieldViolation:
 
 
 class DaprError(Exception):
-    """A Dapr call failed: gRPC status code name, message and daprd's rich details."""
+    """A Dapr call failed: gRPC status code name, message and daprd's rich details.
+
+    ``final`` is True when retrying cannot help: the operation's own timeout has run out.
+    """
+
+    final: bool = False
 
     def __init__(
         self,

@@ -1,9 +1,10 @@
 """Results ⇄ pandas DataFrames: ``to_frame`` for results, ``save_frame`` / ``publish_frame`` for writing rows.
 
-Rule: pandas is imported on first use, never at import time. Column order is stable: identifying columns
-first (``key``, ``etag`` for state; ``id``, ``topic`` for messages), then the JSON values flattened with
-``pandas.json_normalize`` in first-seen order. Writers are core-style operations (generators of Calls), so
-the same code runs on ``Client`` (``save_frame``) and ``AsyncClient`` (``save_frame_async``).
+Rule: this module only converts between DataFrames and rows; requests are built by ``core.state`` and
+``core.pubsub``, whose operations the writers batch (so the same code runs on ``Client`` and ``AsyncClient``).
+pandas is imported on first use, never at import time. Column order is stable: identifying columns first
+(``key``, ``etag`` for state; ``id``, ``topic`` for messages), then the JSON values flattened with
+``pandas.json_normalize`` in first-seen order.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .core import pubsub as _pubsub
-from .core.ops import Call, Op
+from .core import state as _state
+from .core.ops import Op
 from .core.results import BulkPublishResult, FailedEntry, HistoryEvent, StateItem, TopicMessage, WorkflowState
+from .core.values import JSON
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
@@ -109,6 +112,12 @@ def _json_lines(frame: Any) -> list[bytes]:
     return [line.encode() for line in text.splitlines()]
 
 
+def state_rows(frame: Any, key_column: str) -> list[tuple[str, bytes]]:
+    """Return ``(key, row as JSON bytes)`` per row; the key column is left out of the value."""
+    keys = [str(k) for k in frame[key_column].tolist()]
+    return list(zip(keys, _json_lines(frame.drop(columns=[key_column])), strict=True))
+
+
 def save_frame_op(
     store: str,
     frame: Any,
@@ -119,19 +128,11 @@ def save_frame_op(
     progress: Progress | None = None,
 ) -> Op[int]:
     """Save each row (without the key column, as a JSON object) under ``frame[key_column]``; return rows saved."""
-    from dapr.proto.common.v1 import common_pb2
-    from dapr.proto.runtime.v1 import state_pb2
-
-    keys = [str(k) for k in frame[key_column].tolist()]
-    values = _json_lines(frame.drop(columns=[key_column]))
-    meta = {"contentType": "application/json", **(metadata or {})}
-    total = len(keys)
+    rows = state_rows(frame, key_column)
+    meta = {"contentType": JSON, **(metadata or {})}
+    total = len(rows)
     for start in range(0, total, batch_size):
-        states = [
-            common_pb2.StateItem(key=k, value=v, metadata=meta)
-            for k, v in zip(keys[start : start + batch_size], values[start : start + batch_size], strict=True)
-        ]
-        yield Call("SaveState", state_pb2.SaveStateRequest(store_name=store, states=states))
+        yield from _state.save_bulk_state(store, rows[start : start + batch_size], metadata=meta)
         if progress is not None:
             progress(min(start + batch_size, total), total)
     return total
@@ -147,18 +148,11 @@ def publish_frame_op(
     progress: Progress | None = None,
 ) -> Op[BulkPublishResult]:
     """Publish each row as a JSON event with bulk publish, ``batch_size`` rows per call; entry ids = row positions."""
-    from dapr.proto.runtime.v1 import pubsub_pb2
-
     events = _json_lines(frame)
     total, published = len(events), 0
     failed: list[FailedEntry] = []
-    meta = dict(metadata or {})
     for start in range(0, total, batch_size):
-        entries = [
-            pubsub_pb2.BulkPublishRequestEntry(entry_id=str(i), event=e, content_type="application/json")
-            for i, e in enumerate(events[start : start + batch_size], start)
-        ]
-        request = pubsub_pb2.BulkPublishRequest(pubsub_name=pubsub, topic=topic, entries=entries, metadata=meta)
+        request = _pubsub.bulk_request(pubsub, topic, events[start : start + batch_size], JSON, metadata, start)
         result = yield from _pubsub.send_bulk(request)
         published += result.published
         failed.extend(result.failed)
@@ -199,5 +193,6 @@ __all__ = [
     "save_frame_async",
     "save_frame_op",
     "state_frame",
+    "state_rows",
     "to_frame",
 ]

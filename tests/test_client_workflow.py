@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,7 +11,8 @@ from _workflow_support import doubler_sandbox
 from clienthelp import async_client_for, client_for, run
 
 from dapr_nb.client import AsyncClient, Client
-from dapr_nb.errors import DaprError, NotFound
+from dapr_nb.core.ops import RetryPolicy
+from dapr_nb.errors import DaprError, DeadlineExceeded, NotFound
 from dapr_nb.sandbox import Sandbox
 
 WAIT = 20.0
@@ -74,6 +76,29 @@ def test_waiting_is_bounded(client: Client, unique: Callable[[str], str]) -> Non
     assert isinstance(info.value, TimeoutError)
     client.terminate_workflow(iid)
     assert client.get_workflow(unique("never-started")) is None
+
+
+def test_retries_never_outlast_the_wait_timeout(
+    wf_sandbox: Sandbox, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    budget, hang = 0.5, 5.0  # 3 retries around a 0.5 s wait took ~7 s before the budget; a hang bound only
+    monkeypatch.setenv("DAPR_API_MAX_RETRIES", "3")
+    with client_for(wf_sandbox) as client:
+        iid = client.start_workflow("doubler", 1, instance_id=unique("retried"))  # nobody raises "go"
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceeded) as info:
+            client.wait_for_workflow_completion(iid, timeout=budget)
+        assert time.monotonic() - started < hang and info.value.final
+
+        async def main(aclient: AsyncClient) -> float:
+            async with aclient:
+                began = time.monotonic()
+                with pytest.raises(DeadlineExceeded):
+                    await aclient.wait_for_workflow_completion(iid, timeout=budget)
+                return time.monotonic() - began
+
+        assert run(main(async_client_for(wf_sandbox, retry=RetryPolicy(max_attempts=3)))) < hang
+        client.terminate_workflow(iid)
 
 
 def test_async_client_workflow(wf_sandbox: Sandbox, unique: Callable[[str], str]) -> None:

@@ -1,4 +1,8 @@
-"""Core operations driven by hand — no network: instructions, retries, fallbacks, requests built, replies digested."""
+"""Core operations driven by hand — no network: instructions, retries, deadlines, fallbacks, requests and replies.
+
+Deadlines are enforced by the drivers' shared ``budgeted`` combinator; here it runs on a fake clock that only
+the answers advance (a Sleep or a timed-out call moves it), so no test waits on real time.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,32 @@ from dapr.proto.runtime.v1 import pubsub_pb2, state_pb2
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from dapr_nb.core import pubsub, state
-from dapr_nb.core.errors import from_http, from_status
-from dapr_nb.core.ops import Call, Instruction, RetryPolicy, Sleep, fallback, retrying, run_by_hand
-from dapr_nb.core.results import StateItem
-from dapr_nb.errors import Conflict, DaprError, Internal, InvalidArgument, NotFound, SidecarUnavailable, Unimplemented
+from dapr_nb.core import metadata, pubsub, state, workflow
+from dapr_nb.core.errors import from_http, from_status, unreachable
+from dapr_nb.core.ops import (
+    Call,
+    Deadline,
+    HttpCall,
+    Instruction,
+    Op,
+    RetryPolicy,
+    Sleep,
+    fallback,
+    retrying,
+    run_by_hand,
+)
+from dapr_nb.core.results import BulkPublishResult, StateItem
+from dapr_nb.errors import (
+    Conflict,
+    DaprError,
+    DeadlineExceeded,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    SidecarUnavailable,
+    Unimplemented,
+)
+from dapr_nb.transport.base import budgeted
 
 
 def test_get_state_builds_the_request_and_decodes_json() -> None:
@@ -132,6 +157,200 @@ def test_retrying_gives_up_and_never_retries_other_codes() -> None:
     with pytest.raises(InvalidArgument):
         run_by_hand(retrying(state.get_state("s", "k"), policy), invalid)
     assert count["calls"] == 1
+
+
+def test_retrying_an_op_that_sends_nothing_returns_at_once() -> None:
+    policy = RetryPolicy(max_attempts=3)
+
+    def no_call(instruction: Instruction) -> Any:
+        raise AssertionError(f"nothing should be sent, got {instruction!r}")
+
+    assert run_by_hand(retrying(state.save_bulk_state("s", {}), policy), no_call) is None
+    assert run_by_hand(retrying(state.delete_bulk_state("s", []), policy), no_call) is None
+    assert run_by_hand(retrying(pubsub.publish_bulk("p", "t", []), policy), no_call) == BulkPublishResult(0)
+
+
+class FakeClock:
+    """A clock that moves only when an answer says so; counts steps so a runaway loop fails instead of hanging."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.steps = 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float | None) -> None:
+        assert seconds is not None and seconds >= 0, "every instruction under a budget has a bounded wait"
+        self.steps += 1
+        assert self.steps < 10_000, "the operation does not end"
+        self.now += seconds
+
+
+def drive(
+    op: Op[Any], clock: FakeClock, answer_call: Any, policy: RetryPolicy | None = None, default: float | None = None
+) -> Any:
+    """Run ``op`` as a driver would (retries, then the budget) on the fake clock; Sleeps advance it."""
+    if policy is not None:
+        op = retrying(op, policy)
+
+    def answer(instruction: Instruction) -> Any:
+        if isinstance(instruction, Sleep):
+            clock.advance(instruction.seconds)
+            return None
+        return answer_call(instruction)
+
+    return run_by_hand(budgeted(op, clock, default, 60.0, "op"), answer)
+
+
+@pytest.mark.parametrize("policy", [None, RetryPolicy(max_attempts=-1), RetryPolicy(max_attempts=3)])
+def test_wait_ready_ends_on_time_whatever_the_retries(policy: RetryPolicy | None) -> None:
+    clock = FakeClock()
+    probes: list[float] = []
+
+    def refused(call: Instruction) -> Any:
+        assert isinstance(call, Call) and call.timeout is not None and call.timeout <= 0.5 - clock.now + 1e-9
+        probes.append(clock.now)
+        clock.advance(0.001)
+        raise unreachable("127.0.0.1:1", "connection refused")
+
+    with pytest.raises(SidecarUnavailable) as info:
+        drive(metadata.wait_ready(timeout=0.5), clock, refused, policy)
+    assert info.value.message.startswith("not ready after 0.5s: no Dapr sidecar answers at 127.0.0.1:1")
+    assert info.value.endpoint == "127.0.0.1:1" and clock.now == pytest.approx(0.5)
+    assert probes and probes[-1] < 0.5
+
+
+def test_wait_ready_probes_are_short_and_silent_sidecars_count_as_not_ready() -> None:
+    clock = FakeClock()
+    timeouts: list[float] = []
+
+    def silent(call: Instruction) -> Any:
+        assert isinstance(call, Call) and call.timeout is not None
+        timeouts.append(call.timeout)
+        clock.advance(call.timeout)
+        raise from_status("DEADLINE_EXCEEDED", "Deadline Exceeded", endpoint="127.0.0.1:1")
+
+    with pytest.raises(SidecarUnavailable) as info:
+        drive(metadata.wait_ready(timeout=5, interval=0.5), clock, silent, RetryPolicy(max_attempts=-1))
+    assert clock.now == pytest.approx(5) and timeouts[0] == 2.0 and len(timeouts) >= 2
+    assert "not ready after 5s" in info.value.message
+
+
+@pytest.mark.parametrize("code", ["DEADLINE_EXCEEDED", "UNAVAILABLE"])
+def test_workflow_wait_is_never_retried_past_its_timeout(code: str) -> None:
+    clock = FakeClock()
+    calls: list[Call] = []
+
+    def never_done(call: Instruction) -> Any:
+        assert isinstance(call, Call) and call.timeout is not None
+        calls.append(call)
+        clock.advance(call.timeout if code == "DEADLINE_EXCEEDED" else 0.0)  # a wait times out, a refusal is instant
+        raise from_status(code, "no")
+
+    op = workflow.wait_for_workflow_completion("i", timeout=4)
+    with pytest.raises(DaprError) as info:
+        drive(op, clock, never_done, RetryPolicy(max_attempts=3, initial_backoff=1.0))
+    assert info.value.final and info.value.code == code and clock.now == pytest.approx(4)
+    assert calls[0].method == "WaitForInstanceCompletion" and calls[0].timeout == 4
+    if code == "DEADLINE_EXCEEDED":  # the wait used the whole budget: no retry at all
+        assert len(calls) == 1 and isinstance(info.value, DeadlineExceeded)
+        assert info.value.summary() == "op: DEADLINE_EXCEEDED timed out after 4s"
+    else:  # retried at 0, ~1, ~2.5 s; the third backoff (~2.25 s) is cut at 4 s and the last failure is final
+        assert len(calls) == 3 and isinstance(info.value, SidecarUnavailable)
+
+
+def test_a_budget_only_shrinks_and_clips_calls_and_sleeps() -> None:
+    def op() -> Op[list[Any]]:
+        yield Deadline(5)
+        yield Deadline(10)  # cannot extend
+        replies = [(yield Call("A", None)), (yield Call("B", None, timeout=1.0))]
+        yield Deadline(3)  # can shorten: 3 s from now (t=1)
+        replies.append((yield Sleep(10)))
+        return replies
+
+    clock = FakeClock()
+    seen: list[float | None] = []
+
+    def answer(call: Instruction) -> Any:
+        assert isinstance(call, Call)
+        seen.append(call.timeout)
+        clock.advance(1.0 if call.method == "B" else 0.0)
+        return call.method
+
+    with pytest.raises(DeadlineExceeded) as info:
+        drive(op(), clock, answer, default=30.0)
+    assert seen == [5.0, 1.0] and clock.now == pytest.approx(4.0) and info.value.final
+
+
+def test_default_deadline_applies_only_to_calls_without_their_own() -> None:
+    seen: list[float | None] = []
+
+    def op() -> Op[None]:
+        yield Call("A", None)
+        yield Call("B", None, timeout=120.0)
+
+    def answer(call: Instruction) -> Any:
+        assert isinstance(call, Call)
+        seen.append(call.timeout)
+
+    drive(op(), FakeClock(), answer, default=7.0)
+    drive(op(), FakeClock(), answer)
+    assert seen == [7.0, 120.0, None, 120.0]
+
+
+def test_http_calls_get_the_time_left_and_time_out_as_the_budget() -> None:
+    def op() -> Op[Any]:
+        yield Deadline(2)
+        first = yield HttpCall("GET", "/a")  # no timeout of its own: the HTTP default (60 s) is clipped to 2 s
+        return first, (yield HttpCall("GET", "/b", timeout=0.5))
+
+    clock = FakeClock()
+    seen: list[float | None] = []
+
+    def answer(call: Instruction) -> Any:
+        assert isinstance(call, HttpCall)
+        seen.append(call.timeout)
+        clock.advance(1.0)
+        return call.path
+
+    assert drive(op(), clock, answer) == ("/a", "/b") and seen == [2.0, 0.5]
+
+    def slow(call: Instruction) -> Any:
+        assert isinstance(call, HttpCall) and call.timeout is not None
+        clock.advance(call.timeout)
+        raise DeadlineExceeded("no answer", code="DEADLINE_EXCEEDED")
+
+    clock = FakeClock()
+    with pytest.raises(DeadlineExceeded) as info:
+        drive(op(), clock, slow)
+    assert info.value.final and info.value.message == "timed out after 2s" and clock.now == 2.0
+    assert isinstance(info.value.__cause__, DeadlineExceeded) and info.value.__cause__.message == "no answer"
+
+
+def test_final_errors_are_never_retried() -> None:
+    error = from_status("UNAVAILABLE", "down")
+    assert RetryPolicy(max_attempts=-1).should_retry(error, 5)
+    error.final = True
+    assert not RetryPolicy(max_attempts=-1).should_retry(error, 0)
+
+
+def test_combinators_close_the_op_on_any_exit() -> None:
+    cleaned: list[str] = []
+
+    def op() -> Op[None]:
+        try:
+            yield Call("A", None)
+        finally:
+            cleaned.append("closed")
+
+    def broken(instruction: Instruction) -> Any:
+        raise RuntimeError("the driver failed")
+
+    chain = budgeted(retrying(op(), RetryPolicy(max_attempts=1)), FakeClock(), None, 60.0, "op")
+    with pytest.raises(RuntimeError):
+        run_by_hand(chain, broken)
+    assert cleaned == ["closed"]
 
 
 def test_retry_policy_from_env() -> None:

@@ -3,6 +3,6 @@
 Rule: nothing in ``core`` imports asyncio, sleeps, opens channels, or knows about notebooks or pandas.
 """
 
-from .ops import Call, HttpCall, HttpReply, Op, RetryPolicy, Sleep, run_by_hand
+from .ops import Call, Deadline, HttpCall, HttpReply, Op, RetryPolicy, Sleep, run_by_hand
 
-__all__ = ["Call", "HttpCall", "HttpReply", "Op", "RetryPolicy", "Sleep", "run_by_hand"]
+__all__ = ["Call", "Deadline", "HttpCall", "HttpReply", "Op", "RetryPolicy", "Sleep", "run_by_hand"]

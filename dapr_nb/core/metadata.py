@@ -1,22 +1,23 @@
 """Sidecar metadata, readiness and lifecycle: get/set metadata, wait until ready, shut down.
 
 Rule: readiness is probed on the endpoint actually used (GetMetadata over gRPC), with short attempts and
-Sleep instructions between them, bounded by the caller's timeout — never an unbounded wait.
+Sleep instructions between them, bounded by the caller's timeout (a :class:`~.ops.Deadline` the driver
+enforces, retries included) — never an unbounded wait, and no clock read here.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from dapr.proto.runtime.v1 import metadata_pb2
 from google.protobuf import empty_pb2
 
-from ..errors import DeadlineExceeded, SidecarUnavailable
-from .ops import Call, Op, Sleep
+from ..errors import DaprError, DeadlineExceeded, SidecarUnavailable
+from .ops import Call, Deadline, Op, Sleep
 from .results import Component, Metadata, SubscriptionInfo, Table
 
 _SUB_TYPES = {0: "unknown", 1: "declarative", 2: "programmatic", 3: "streaming"}
+_PROBE = 2.0  # seconds one readiness attempt may take (the driver shortens it to the time left)
 
 
 def get_metadata() -> Op[Metadata]:
@@ -58,21 +59,28 @@ def shutdown() -> Op[None]:
 
 
 def wait_ready(timeout: float = 10.0, interval: float = 0.1) -> Op[Metadata]:
-    """Wait until the sidecar answers (at most ``timeout`` seconds); return its metadata.
+    """Wait until the sidecar answers (at most ``timeout`` seconds, retries included); return its metadata.
 
     Unauthenticated and other non-transient errors are raised at once; after the timeout the last
     SidecarUnavailable (which names the endpoint and how to start a sidecar) is raised.
     """
-    deadline = time.monotonic() + timeout
+    yield Deadline(timeout)
+    request = metadata_pb2.GetMetadataRequest()
+    last: DaprError | None = None
     while True:
-        left = deadline - time.monotonic()
         try:
-            reply = yield Call("GetMetadata", metadata_pb2.GetMetadataRequest(), timeout=max(0.05, min(left, 2.0)))
-            return to_metadata(reply)
+            if last is not None:
+                yield Sleep(interval)
+            return to_metadata((yield Call("GetMetadata", request, timeout=_PROBE)))
         except (SidecarUnavailable, DeadlineExceeded) as error:
-            if time.monotonic() + interval >= deadline:
-                raise SidecarUnavailable(
-                    f"not ready after {timeout:g}s: {error.message}", code="UNAVAILABLE", endpoint=error.endpoint
-                ) from None
-        yield Sleep(interval)
+            if error.final:  # the timeout is spent: report the last real failure
+                cause = error if last is None or isinstance(error, SidecarUnavailable) else last
+                raise _not_ready(timeout, cause) from None
+            last = error
 
+
+def _not_ready(timeout: float, cause: DaprError) -> SidecarUnavailable:
+    message = f"not ready after {timeout:g}s: {cause.message}"
+    error = SidecarUnavailable(message, code="UNAVAILABLE", endpoint=cause.endpoint)
+    error.final = True
+    return error

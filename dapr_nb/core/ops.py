@@ -1,9 +1,10 @@
 """The instruction set between operations and drivers, and the combinators written once over it.
 
 Rule: an operation is a generator that yields instructions (:class:`Call`, :class:`HttpCall`,
-:class:`Sleep`) and receives their replies through ``send`` — or a :class:`~dapr_nb.errors.DaprError`
-through ``throw``. It returns its typed result. Operations do no I/O and never look at a clock to
-sleep; drivers (``dapr_nb.transport``) are the only code that differs between sync and async.
+:class:`Sleep`, :class:`Deadline`) and receives their replies through ``send`` — or a
+:class:`~dapr_nb.errors.DaprError` through ``throw``. It returns its typed result. Operations do no I/O
+and never read a clock: an operation with a timeout declares it with :class:`Deadline`, and the driver
+(``dapr_nb.transport``, the only code that differs between sync and async) enforces it.
 """
 
 from __future__ import annotations
@@ -28,15 +29,15 @@ WORKFLOW = "workflow"
 class Call(NamedTuple):
     """Make one unary gRPC call: ``service`` (``"dapr"`` or ``"workflow"``), RPC ``method``, protobuf ``request``.
 
-    ``timeout`` overrides the client's default deadline; ``default_deadline=False`` exempts the call
-    from it (long waits such as WaitForInstanceCompletion). A NamedTuple: immutable and cheap to build.
+    ``timeout`` (seconds) replaces the client's default deadline for this call (long waits such as
+    WaitForInstanceCompletion set their own); the driver shortens it to what is left of the operation's
+    :class:`Deadline`. A NamedTuple: immutable and cheap to build.
     """
 
     method: str
     request: Any
     service: str = DAPR
     timeout: float | None = None
-    default_deadline: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,18 @@ class Sleep(NamedTuple):
     seconds: float
 
 
-Instruction = Call | HttpCall | Sleep
+class Deadline(NamedTuple):
+    """Give the whole operation at most ``seconds`` from now, retries included; the reply is None.
+
+    The driver shortens every later Call, HttpCall and Sleep to the time left; once it is spent, the
+    operation receives a :class:`~dapr_nb.errors.DeadlineExceeded` with ``final=True`` instead (retrying
+    never retries it). A second Deadline can only shorten the budget, never extend it.
+    """
+
+    seconds: float
+
+
+Instruction = Call | HttpCall | Sleep | Deadline
 Op = Generator[Instruction, Any, T]
 
 RETRYABLE = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED"})
@@ -102,38 +114,62 @@ class RetryPolicy:
         return float(base * random.uniform(0.9, 1.1))
 
     def should_retry(self, error: DaprError, attempt: int) -> bool:
-        """Return whether to retry after ``attempt`` retries already made."""
-        if error.code not in self.retryable:
+        """Return whether to retry after ``attempt`` retries already made (never a ``final`` error)."""
+        if error.final or error.code not in self.retryable:
             return False
         return self.max_attempts < 0 or attempt < self.max_attempts
 
 
-def retrying(op: Op[T], policy: RetryPolicy) -> Op[T]:
-    """Re-issue each Call of ``op`` that fails with a retryable status, sleeping per ``policy`` in between."""
-    instruction = next(op)
-    while True:
-        attempt = 0
+def relay(op: Op[T], step: Callable[[Instruction], Generator[Instruction, Any, Any]]) -> Op[T]:
+    """Run ``op`` with each instruction replaced by ``yield from step(instruction)``; ``op`` is closed on any exit.
+
+    What ``step`` returns is the op's reply; a DaprError it raises is thrown into the op. The skeleton of
+    every combinator over whole operations (retries here, the drivers' deadlines in ``transport.base``).
+    """
+    try:
+        instruction = next(op)
         while True:
             try:
-                reply = yield instruction
+                reply = yield from step(instruction)
             except DaprError as error:
-                if isinstance(instruction, Call) and policy.should_retry(error, attempt):
-                    delay = policy.delay(attempt)
-                    attempt += 1
-                    log.warning("dapr_nb: %s failed (%s); retry %d in %.2fs", instruction.method, error.code, attempt,
-                                delay)
-                    yield Sleep(delay)
-                    continue
-                try:
-                    instruction = op.throw(error)
-                except StopIteration as stop:
-                    return stop.value  # type: ignore[no-any-return]
-                break
-            try:
+                instruction = op.throw(error)
+            else:
                 instruction = op.send(reply)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            break
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    finally:
+        op.close()
+
+
+def retrying(op: Op[T], policy: RetryPolicy) -> Op[T]:
+    """Re-issue each Call of ``op`` that fails with a retryable status, sleeping per ``policy`` in between.
+
+    An op that yields nothing returns at once. When the op's Deadline ends a backoff sleep, the Call's
+    last error reaches the op, marked ``final``.
+    """
+    return relay(op, lambda instruction: _attempts(instruction, policy))
+
+
+def _attempts(instruction: Instruction, policy: RetryPolicy) -> Generator[Instruction, Any, Any]:
+    """Yield ``instruction`` until it succeeds or fails for good; return its reply."""
+    attempt = 0
+    while True:
+        try:
+            return (yield instruction)
+        except DaprError as error:
+            if type(instruction) is not Call or not policy.should_retry(error, attempt):
+                raise
+            delay = policy.delay(attempt)
+            attempt += 1
+            log.warning("dapr_nb: %s failed (%s); retry %d in %.2fs", instruction.method, error.code, attempt, delay)
+            try:
+                yield Sleep(delay)
+                continue
+            except DaprError as spent:
+                if not spent.final:
+                    raise
+            error.final = True  # the budget ended the backoff: this failure is the Call's outcome
+            raise error
 
 
 def fallback(primary: Call, alternative: Callable[[], Call]) -> Op[Any]:
@@ -148,7 +184,11 @@ def fallback(primary: Call, alternative: Callable[[], Call]) -> Op[Any]:
 
 
 def run_by_hand(op: Op[T], answer: Callable[[Instruction], Any]) -> T:
-    """Drive ``op`` with ``answer(instruction)`` (return a reply or raise DaprError); for tests and scripts."""
+    """Drive ``op`` with ``answer(instruction)`` (return a reply or raise DaprError); for tests and scripts.
+
+    Every instruction reaches ``answer``, Deadline included (reply None to ignore it); ``op`` is closed
+    on any exit, so its cleanup runs.
+    """
     try:
         instruction = next(op)
         while True:
@@ -160,3 +200,5 @@ def run_by_hand(op: Op[T], answer: Callable[[Instruction], Any]) -> T:
             instruction = op.send(reply)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
+    finally:
+        op.close()

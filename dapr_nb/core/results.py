@@ -60,12 +60,6 @@ class Table(tuple[T, ...], Generic[T]):
             return "<p>(no rows)</p>"
         return html_table(self)
 
-    def to_frame(self) -> Any:
-        """Return a pandas DataFrame of the rows (pandas imported on first use)."""
-        from ..frames import to_frame
-
-        return to_frame(self)
-
 
 class _LazyValue(_HtmlRow):
     """Mixin: a slot for the content type of a ``value`` not decoded yet (see :meth:`StateItem.from_wire`)."""

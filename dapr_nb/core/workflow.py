@@ -1,8 +1,9 @@
 """Workflow management over TaskHubSidecarService: start, inspect, wait, signal, control, purge, list, history, rerun.
 
 Rule: payloads are JSON strings on the wire (as the SDK writes them) and Python values here; a payload is
-sent whenever it ``is not None`` — falsy values like ``0`` or ``{}`` are real payloads. Waits carry the
-caller's timeout as their deadline and are exempt from the client's default deadline.
+sent whenever it ``is not None`` — falsy values like ``0`` or ``{}`` are real payloads. Waits declare the
+caller's timeout as the operation's :class:`~.ops.Deadline` (retries included) and as their call's own
+deadline, in place of the client's default one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _durabletask as dt
-from .ops import WORKFLOW, Call, Op
+from .ops import WORKFLOW, Call, Deadline, Op
 from .results import FailureDetails, HistoryEvent, Table, WorkflowState
 from .values import from_json_text, json_text
 
@@ -21,7 +22,7 @@ _PREFIX = "ORCHESTRATION_STATUS_"
 
 
 def _call(method: str, request: Any, timeout: float | None = None) -> Call:
-    return Call(method, request, service=WORKFLOW, timeout=timeout, default_deadline=timeout is None)
+    return Call(method, request, service=WORKFLOW, timeout=timeout)
 
 
 def _string(message: Any, field: str) -> str | None:
@@ -84,6 +85,8 @@ def start_workflow(
 
 def _get(method: str, instance_id: str, payloads: bool, timeout: float | None) -> Op[WorkflowState | None]:
     request = dt.protos().GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=payloads)
+    if timeout is not None:
+        yield Deadline(timeout)
     reply = yield _call(method, request, timeout)
     return to_state(reply.workflowState) if reply.exists else None
 

@@ -1,7 +1,8 @@
 """The asyncio driver: runs core operations on a grpc.aio channel, ``asyncio.sleep`` and a worker thread for HTTP.
 
-Rule: the channel is created inside the running loop on first use (a client made in one loop and used in
-another gets a fresh channel there); nothing here blocks the loop.
+Rule: the channel is created inside the running loop on first use; a client made in one loop and used in
+another gets a fresh channel there, and the old one is closed (on its own loop if that still runs).
+Nothing here blocks the loop; deadlines come from ``base.budgeted``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from ..core.ops import Call, HttpCall, Op, Sleep, retrying
+from ..core.ops import Call, HttpCall, Op, Sleep
 from ..errors import DaprError
 from . import http
 from .base import DriverBase
@@ -31,20 +32,31 @@ class AioDriver(DriverBase):
         super().__init__(settings)
         self._channel: grpc.aio.Channel | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._retiring: set[asyncio.Future[None]] = set()
 
     @property
     def channel(self) -> grpc.aio.Channel:
-        """Return the channel for the running loop, creating it on first use there."""
+        """Return the channel for the running loop, creating it on first use there (closing a previous loop's)."""
         loop = asyncio.get_running_loop()
         if self._channel is None or self._loop is not loop:
             if self._closed:
                 raise RuntimeError("this client is closed")
             if self._channel is not None:
-                log.debug("dapr_nb: event loop changed; opening a new channel")
+                log.debug("dapr_nb: event loop changed; closing the old channel, opening a new one")
+                self._retire(self._channel, self._loop)
             self._channel, self._loop = aio_channel(self.settings), loop
             self._stubs.clear()
             self._methods.clear()
         return self._channel
+
+    def _retire(self, channel: grpc.aio.Channel, owner: asyncio.AbstractEventLoop | None) -> None:
+        """Close ``channel``: on its own loop when that still runs (another thread), else here, in the background."""
+        if owner is not None and owner.is_running() and owner is not asyncio.get_running_loop():
+            future = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(_close_quietly(channel), owner))
+        else:
+            future = asyncio.ensure_future(_close_quietly(channel))
+        self._retiring.add(future)
+        future.add_done_callback(self._retiring.discard)
 
     def _method(self, call: Call) -> Callable[..., Any]:
         if self._loop is not asyncio.get_running_loop():
@@ -52,19 +64,15 @@ class AioDriver(DriverBase):
         return super()._method(call)
 
     async def run(self, op: Op[T]) -> T:
-        """Run an operation to completion and return its result (DaprError on failure)."""
-        if self.settings.retry.enabled:
-            op = retrying(op, self.settings.retry)
+        """Run an operation to completion and return its result (DaprError on failure); ``op`` is closed on any exit."""
+        op = self.prepare(op)
         try:
             instruction = op.send(None)
             while True:
                 if type(instruction) is Call:
-                    timeout = instruction.timeout
-                    if timeout is None and instruction.default_deadline:
-                        timeout = self.settings.timeout
                     try:
                         reply = await self._method(instruction)(
-                            instruction.request, timeout=timeout, metadata=self._metadata
+                            instruction.request, timeout=instruction.timeout, metadata=self._metadata
                         )
                     except grpc.RpcError as exc:
                         error = self.error(exc, instruction.method)
@@ -86,12 +94,29 @@ class AioDriver(DriverBase):
                     raise TypeError(f"unknown instruction {instruction!r}")
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
+        finally:
+            op.close()
 
     async def close(self) -> None:
-        """Close the channel (idempotent)."""
+        """Close the channel (idempotent), and wait for channels of earlier loops to finish closing."""
         self._closed = True
         channel, self._channel = self._channel, None
         self._stubs.clear()
         self._methods.clear()
-        if channel is not None and self._loop is asyncio.get_running_loop():
-            await channel.close()
+        if channel is not None:
+            if self._loop is asyncio.get_running_loop():
+                await channel.close()
+            else:
+                self._retire(channel, self._loop)
+        loop = asyncio.get_running_loop()
+        pending = [f for f in self._retiring if f.get_loop() is loop]  # futures of other loops cannot be awaited
+        if pending:
+            await asyncio.gather(*pending)
+
+
+async def _close_quietly(channel: grpc.aio.Channel) -> None:
+    """Close a channel left by another loop; calls still open there may refuse to be cancelled from here."""
+    try:
+        await channel.close()
+    except RuntimeError as error:  # e.g. "Event loop is closed" while cancelling that loop's calls
+        log.debug("dapr_nb: closing an old channel failed: %s", error)

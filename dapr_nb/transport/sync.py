@@ -1,7 +1,7 @@
 """The blocking driver: runs core operations on a grpcio channel, ``time.sleep`` and ``http.client``.
 
 Rule: never touches an event loop (notebooks always have one running); the channel is created on the
-first call, not in the constructor; every call carries the API token and the default deadline.
+first call, not in the constructor; every call carries the API token; deadlines come from ``base.budgeted``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import grpc
 
-from ..core.ops import Call, HttpCall, Op, Sleep, retrying
+from ..core.ops import Call, HttpCall, Op, Sleep
 from ..errors import DaprError
 from . import http
 from .base import DriverBase
@@ -42,18 +42,16 @@ class SyncDriver(DriverBase):
         return self._channel
 
     def run(self, op: Op[T]) -> T:
-        """Run an operation to completion and return its result (DaprError on failure)."""
-        if self.settings.retry.enabled:
-            op = retrying(op, self.settings.retry)
+        """Run an operation to completion and return its result (DaprError on failure); ``op`` is closed on any exit."""
+        op = self.prepare(op)
         try:
             instruction = op.send(None)
             while True:
                 if type(instruction) is Call:
-                    timeout = instruction.timeout
-                    if timeout is None and instruction.default_deadline:
-                        timeout = self.settings.timeout
                     try:
-                        reply = self._method(instruction)(instruction.request, timeout=timeout, metadata=self._metadata)
+                        reply = self._method(instruction)(
+                            instruction.request, timeout=instruction.timeout, metadata=self._metadata
+                        )
                     except grpc.RpcError as exc:
                         error = self.error(exc, instruction.method)
                     else:
@@ -74,6 +72,8 @@ class SyncDriver(DriverBase):
                     raise TypeError(f"unknown instruction {instruction!r}")
         except StopIteration as stop:
             return stop.value  # type: ignore[no-any-return]
+        finally:
+            op.close()
 
     def close(self) -> None:
         """Close the channel (idempotent); open streams are cancelled."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import hmac
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from grpc_status import rpc_status
 
 from ..errors import DaprApiError
-from ..runtime import Runtime
+
+if TYPE_CHECKING:  # the runtime builds the servicers (lazily importing them): only the type is needed here
+    from ..runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
