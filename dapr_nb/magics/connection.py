@@ -133,7 +133,7 @@ def sandbox_start(ctx: Context, args: argparse.Namespace) -> Status:
         ctx.session.start_sandbox(resources_path=args.resources, app_id=args.app_id)
     except SandboxStartError as error:
         raise UsageError(f"the sandbox did not start: {str(error).splitlines()[0]}") from None
-    return status_of(ctx, ctx.client.wait_ready(timeout=ctx.config.timeout))
+    return status_of(ctx, ctx.client.wait_ready(timeout=ctx.config.timeout or 30.0))  # 0 means "no deadline"
 
 
 @command("sandbox stop", "stop the kernel's sandbox", _no_args, examples=["%dapr sandbox stop"])
