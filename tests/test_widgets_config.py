@@ -48,7 +48,7 @@ def client(sandbox: Sandbox) -> Iterator[Client]:
 def test_values_update_and_history(sandbox: Sandbox, client: Client, unique: Any) -> None:
     a, b = unique("color"), unique("size")
     set_items(sandbox, {a: "red"})
-    watch = ConfigWatch("configstore", [a, b], client=client)
+    watch = ConfigWatch("configstore", [a, b], client=client).start()
     try:
         assert watch.wait_connected(10) and watch.state == "connected"
         assert watch.values == [{"key": a, "value": "red", "version": "1"}] and watch.recent == []
@@ -93,7 +93,7 @@ def test_wait_from_the_event_loop_thread(sandbox: Sandbox, client: Client, uniqu
     key = unique("loop")
 
     async def cell() -> tuple[bool, int, bool]:
-        watch = ConfigWatch("configstore", [key], client=client)
+        watch = ConfigWatch("configstore", [key], client=client).start()
         try:
             assert watch._batcher.loop is asyncio.get_running_loop()
             assert watch.wait_connected(10)
@@ -107,7 +107,7 @@ def test_wait_from_the_event_loop_thread(sandbox: Sandbox, client: Client, uniqu
 
 
 def test_a_refused_watch_says_why(client: Client) -> None:
-    watch = ConfigWatch("nope", ["k"], client=client)
+    watch = ConfigWatch("nope", ["k"], client=client).start()
     try:
         assert not watch.wait_connected(10, retry=False) and watch.state == "connecting"
         assert any("nope" in e for e in watch.errors)
