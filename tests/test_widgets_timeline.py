@@ -10,10 +10,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from widget_support import CountingClient
 
 from dapr_nb.client import Client
 from dapr_nb.sandbox import Sandbox
 from dapr_nb.widgets import api
+from dapr_nb.widgets.board import WorkflowBoard
 from dapr_nb.widgets.timeline import fetch_timeline
 from dapr_nb.workflows import WorkflowHost
 
@@ -242,3 +244,42 @@ def test_board_counts_and_lists_instances(host: WorkflowHost, client: Client) ->
     only = api.board(client=client, name="chain", statuses=["completed"], live=False)
     assert {r["name"] for r in only.rows} == {"chain"} and set(only.counts) == {"COMPLETED"}
     only.close()
+
+
+def test_a_board_poll_costs_one_list_call_plus_the_unfinished(host: WorkflowHost, client: Client) -> None:
+    for text in ("a", "b", "c"):
+        host.result(host.schedule("chain", text), timeout=30)
+    waiting = host.schedule("sleepy")
+    wait_status(client, waiting, "RUNNING")
+    counted = CountingClient(client)
+    view = WorkflowBoard(client=counted, max_rows=1000)  # not started: each refresh() is one poll, by hand
+    try:
+
+        def cost(get: int, payloads: int = 0) -> dict[str, int]:
+            calls = {"ListInstanceIDs": 1, "GetInstance": get, "GetInstance+payloads": payloads}
+            return {method: n for method, n in calls.items() if n}
+
+        def poll() -> dict[str, int]:
+            counted.calls.clear()
+            view.refresh()
+            assert view.errors == []
+            return dict(counted.calls)
+
+        first = poll()
+        listed = client.list_workflow_ids()
+        unfinished = [i for i in listed if not client.get_workflow(i, fetch_payloads=False).is_terminal]  # type: ignore[union-attr]
+        assert waiting in unfinished and len(listed) >= len(unfinished) + 3
+        assert first == cost(len(listed), payloads=len(listed))
+        assert poll() == cost(len(unfinished))  # nothing moved: no payloads
+        for text in ("d", "e", "f", "g"):
+            host.result(host.schedule("chain", text), timeout=30)
+        poll()
+        assert poll() == cost(len(unfinished))  # however many finished: they cost nothing
+        client.terminate_workflow(waiting, "bye")
+        wait_status(client, waiting, "TERMINATED")
+        moved = poll()
+        assert moved == cost(len(unfinished), payloads=1)  # only the row that moved is read with payloads
+        assert {r["id"]: r["status"] for r in view.rows}[waiting] == "TERMINATED"
+        assert poll() == cost(len(unfinished) - 1)
+    finally:
+        view.close()

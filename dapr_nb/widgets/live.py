@@ -41,7 +41,8 @@ def at_least(proposal: Any, low: float) -> Any:
     """Return ``proposal.value`` (a traitlets ``@validate`` proposal) if it is ≥ ``low``, else raise SettingError."""
     value = proposal["value"]
     if value is not None and value < low:
-        raise SettingError(f"{proposal['trait'].name} must be at least {low:g}, not {value!r}")
+        shown = f"{value:g}" if isinstance(value, (int, float)) else repr(value)
+        raise SettingError(f"{proposal['trait'].name} must be at least {low:g}, not {shown}")
     return value
 
 
