@@ -1,6 +1,8 @@
 """Simulate Binder: a fresh venv from binder/requirements.txt, then binder/start wrapping a run of every notebook.
 
 This is the workshop path: nothing from the developer's environment, no root, the sandbox started by the hook.
+It pip-installs into a fresh venv (minutes), so it carries the ``binder`` marker: the default run deselects it
+and ``.ci/run`` runs it separately with ``python -m pytest -q -m binder``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.binder
 @pytest.mark.timeout(1500)
 def test_binder_install_and_start_run_every_notebook(tmp_path: Path) -> None:
     venv = tmp_path / "venv"

@@ -7,11 +7,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from _waiting import wait_until
 
 READY = re.compile(r"sandbox ready grpc=127\.0\.0\.1:(\d+) http=127\.0\.0\.1:(\d+)")
 
@@ -132,10 +132,8 @@ def test_a_sandbox_stops_when_the_process_that_started_it_dies(tmp_path: Path) -
     )
     parent = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     pid = int(parent.stdout.strip())
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}") and "Z" not in _state(pid):
-        time.sleep(0.1)
-    assert not os.path.exists(f"/proc/{pid}") or "Z" in _state(pid), "the orphaned sandbox is still running"
+    wait_until(lambda: not os.path.exists(f"/proc/{pid}") or "Z" in _state(pid), 15,
+               "the orphaned sandbox is still running")  # fmt: skip
 
 
 def _state(pid: int) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import queue
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,6 +20,7 @@ from typing import Any
 
 import grpc
 import pytest
+from _waiting import assert_quiet, wait_until
 from conftest import point_sdk_at
 from dapr.clients import DaprClient
 from dapr.proto.runtime.v1 import configuration_pb2, dapr_pb2_grpc
@@ -80,8 +81,9 @@ class Recorder:
         assert sub_id
         return changes
 
-    def assert_quiet(self) -> None:
-        assert self.seen.empty(), self.seen.get_nowait()
+    def assert_quiet(self, window: float = 0.5) -> None:
+        """Fail if a notification arrives within ``window`` seconds (notifications come asynchronously)."""
+        assert_quiet(self.seen, window, "no configuration notification")
 
 
 def stub(sb: Sandbox) -> tuple[grpc.Channel, Any]:
@@ -173,8 +175,22 @@ def test_subscribe_gets_changed_keys_only(dapr_client: Any, sandbox: Sandbox, un
         assert dapr_client.unsubscribe_configuration(STORE, sub_id)
     assert not dapr_client.unsubscribe_configuration(STORE, sub_id)
     admin_set(sandbox, {a: "after unsubscribe"})
-    time.sleep(0.3)
     recorder.assert_quiet()
+
+
+def test_assert_quiet_fails_on_a_notification_that_comes_late(
+    dapr_client: Any, sandbox: Sandbox, unique: Callable[[str], str]
+) -> None:
+    # admin_set returns before the notification reaches the handler: an instant check would pass here.
+    a = unique("a")
+    recorder = Recorder()
+    sub_id = dapr_client.subscribe_configuration(STORE, [a], recorder)
+    try:
+        admin_set(sandbox, {a: "late"})
+        with pytest.raises(AssertionError, match="'late'"):
+            recorder.assert_quiet(window=10)
+    finally:
+        dapr_client.unsubscribe_configuration(STORE, sub_id)
 
 
 def test_subscribe_to_every_key(dapr_client: Any, sandbox: Sandbox, unique: Callable[[str], str]) -> None:
@@ -188,7 +204,10 @@ def test_subscribe_to_every_key(dapr_client: Any, sandbox: Sandbox, unique: Call
         dapr_client.unsubscribe_configuration(STORE, sub_id)
 
 
-def test_items_file_and_inline_items(file_sandbox: tuple[Sandbox, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_items_file_and_inline_items(
+    file_sandbox: tuple[Sandbox, Path], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="dapr_nb.sandbox")  # the sandbox's own log, relayed line by line
     sb, items_file = file_sandbox
     point_sdk_at(monkeypatch, sb)
     with DaprClient() as client:
@@ -205,7 +224,7 @@ def test_items_file_and_inline_items(file_sandbox: tuple[Sandbox, Path], monkeyp
             write_atomically(items_file, json.dumps({"fromfile": {"value": "v2"}, "doomed": "bye", "new": "n"}))
             assert recorder.next() == {"fromfile": ("v2", "11"), "new": ("n", "1")}
             items_file.write_text("{ this is not json")
-            time.sleep(0.8)
+            wait_until(lambda: f"ignoring {items_file}" in caplog.text, message="the watcher never read the bad file")
             assert client.get_configuration("watched", ["fromfile"]).items["fromfile"].value == "v2"
             write_atomically(items_file, json.dumps({"fromfile": {"value": "v2"}, "new": "n"}))
             assert recorder.next() == {"doomed": ("", "2")}
@@ -357,10 +376,7 @@ def test_set_items_from_python_and_cancel_releases_the_subscription(
             store.set_items({"py": "from python"})
             assert dict(next(call).items)["py"].value == "from python"
             call.cancel()
-            deadline = time.monotonic() + 5
-            while store.subscription_ids():
-                assert time.monotonic() < deadline, "a cancelled stream kept its subscription"
-                time.sleep(0.05)
+            wait_until(lambda: not store.subscription_ids(), message="a cancelled stream kept its subscription")
 
 
 def test_store_semantics_directly(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
+from dapr.clients.exceptions import DaprGrpcError
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, jobs_pb2
 from google.protobuf import any_pb2, wrappers_pb2
 
@@ -61,7 +62,7 @@ def test_schedule_get_delete_through_the_sdk(dapr_client: Any, unique: Callable[
     assert (got.failure_policy.max_retries, got.failure_policy.interval_seconds) == (3, 1)
 
     dapr_client.delete_job(name)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(DaprGrpcError) as info:
         dapr_client.get_job(name)
     assert info.value.code() == grpc.StatusCode.INTERNAL
     assert info.value.details() == f"failed to get job due to: rpc error: code = NotFound desc = job not found: {name}"
@@ -87,7 +88,7 @@ def test_existing_name_needs_overwrite(dapr_client: Any, unique: Callable[[str],
 
     name = unique("dup")
     dapr_client.schedule_job(Job(name=name, schedule="@daily"))
-    with pytest.raises(Exception) as info:
+    with pytest.raises(DaprGrpcError) as info:
         dapr_client.schedule_job(Job(name=name, schedule="@hourly"))
     assert info.value.code() == grpc.StatusCode.ALREADY_EXISTS
     assert info.value.details() == (

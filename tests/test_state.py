@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -20,6 +19,7 @@ from typing import Any
 
 import grpc
 import pytest
+from _waiting import wait_until
 from dapr.clients import DaprClient
 from dapr.clients.exceptions import DaprGrpcError, DaprInternalError
 from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
@@ -266,15 +266,6 @@ def test_capabilities_in_metadata(dapr_client: Any) -> None:
 # --- TTL ----------------------------------------------------------------------------------------------------
 
 
-def _wait_until_gone(read: Callable[[], bytes], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not read():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_ttl_expiry_and_expire_time(sandbox: Sandbox, dapr_client: Any, unique: Callable[[str], str]) -> None:
     short, forever = unique("ttl-short"), unique("ttl-never")
     before = datetime.now(timezone.utc).replace(microsecond=0)
@@ -292,7 +283,7 @@ def test_ttl_expiry_and_expire_time(sandbox: Sandbox, dapr_client: Any, unique: 
     status, _, headers = http(sandbox, "GET", f"/v1.0/state/statestore/{short}")
     if status == 200:
         assert {k.lower(): v for k, v in headers.items()}["metadata.ttlexpiretime"] == reply.metadata["ttlExpireTime"]
-    assert _wait_until_gone(lambda: dapr_client.get_state("statestore", short).data)
+    wait_until(lambda: not dapr_client.get_state("statestore", short).data, message="the 1 s TTL never expired")
     assert http(sandbox, "GET", f"/v1.0/state/statestore/{short}")[0] == 204
     assert dapr_client.get_bulk_state("statestore", [short]).items[0].data == b""
     assert dapr_client.get_state("statestore", forever).data == b"stays"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
+from _waiting import wait_until
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from dapr_nb.sandbox import Sandbox
@@ -90,11 +90,10 @@ def test_shutdown_rpc_stops_the_sandbox(
 
     with DaprClient() as client:
         client.shutdown()
-    deadline = time.monotonic() + 15
-    assert sb._proc is not None
-    while sb._proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert sb._proc.returncode == 0
+    proc = sb._proc
+    assert proc is not None
+    wait_until(lambda: proc.poll() is not None, 15, "the sandbox kept running after Shutdown")
+    assert proc.returncode == 0
 
 
 NO_APP_CHANNEL = "cannot invoke local endpoint: app channel not initialized"

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from _waiting import wait_until
 
 import dapr_nb
 from dapr_nb.client import Client
@@ -165,18 +166,17 @@ def test_wait_while_a_loop_thread_runs_the_batcher(client: Client, unique: Any) 
     async def make() -> TopicStream:
         return TopicStream("pubsub", topic, client=client, interval=0.1).start()
 
+    async def close() -> None:
+        stream.close()
+
     stream = asyncio.run_coroutine_threadsafe(make(), loop).result(10)
     try:
         assert stream._batcher.loop is loop and stream.wait_connected(10)
         client.publish("pubsub", topic, "x")
         assert stream.wait(1, timeout=10) and stream.counts.acked == 1
-        deadline = time.monotonic() + 5
-        while stream._batcher.flushes < 2 and time.monotonic() < deadline:  # the loop redraws by itself too
-            time.sleep(0.05)
-        assert stream._batcher.flushes >= 2
+        wait_until(lambda: stream._batcher.flushes >= 2, message="the loop never redrew by itself")
     finally:
-        loop.call_soon_threadsafe(stream.close)
-        time.sleep(0.5)
+        asyncio.run_coroutine_threadsafe(close(), loop).result(10)  # closed on the loop's thread, and done
         loop.call_soon_threadsafe(loop.stop)
         runner.join(5)
         loop.close()

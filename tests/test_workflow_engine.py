@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from dapr.ext.workflow._durabletask.internal import protos as pb
 from google.protobuf import timestamp_pb2, wrappers_pb2
@@ -79,10 +80,10 @@ def test_fork_keeps_finished_pairs_and_reruns_the_target() -> None:
     assert forked.activities[0].input.value == '"new"' and forked.activities[0].workflowInstance.instanceId == "w2"
     with pytest.raises(EngineError) as missing:
         engine.fork(source, target, 42, None, False, None, 4.0)
-    assert missing.value.code == "NOT_FOUND"
+    assert missing.value.code == grpc.StatusCode.NOT_FOUND
     with pytest.raises(EngineError) as child_id:
         engine.fork(source, target, 2, None, False, "kid", 4.0)
-    assert child_id.value.code == "INVALID_ARGUMENT"
+    assert child_id.value.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_store_round_trip(tmp_path: Path) -> None:

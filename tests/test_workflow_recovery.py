@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import dapr.ext.workflow as wf
+from _waiting import wait_until
 from _workflow_support import shutdown
 
 from dapr_nb.sandbox import Sandbox
 
 TIMEOUT = 60
+TIMER = timedelta(seconds=2)
 
 
 def register(runtime: wf.WorkflowRuntime) -> None:
@@ -24,13 +26,13 @@ def register(runtime: wf.WorkflowRuntime) -> None:
 
     @runtime.activity(name="wfr_slow_double")
     def slow_double(ctx: Any, x: int) -> int:
-        time.sleep(0.05)
+        time.sleep(0.05)  # stands for work, so a kill finds fan-out activities in flight
         return 2 * x
 
     @runtime.workflow(name="wfr_timer_chain")
     def timer_chain(ctx: Any, x: int) -> Any:
         a = yield ctx.call_activity("wfr_slow_double", input=x)
-        yield ctx.create_timer(timedelta(seconds=2))
+        yield ctx.create_timer(TIMER)
         b = yield ctx.call_activity("wfr_slow_double", input=a)
         return b
 
@@ -43,6 +45,11 @@ def register(runtime: wf.WorkflowRuntime) -> None:
     def wait_event(ctx: Any, _: Any) -> Any:
         value = yield ctx.wait_for_external_event("poke")
         return value
+
+
+def first_event(client: wf.DaprWorkflowClient, instance_id: str, kind: wf.WorkflowHistoryEventType) -> Any:
+    """Return the instance's first history event of ``kind``, or None."""
+    return next((e for e in client.get_workflow_history(instance_id) if e.event_type == kind), None)
 
 
 def test_kill_9_mid_workflow_then_restart(make_sandbox: Callable[..., Sandbox]) -> None:
@@ -58,7 +65,10 @@ def test_kill_9_mid_workflow_then_restart(make_sandbox: Callable[..., Sandbox]) 
         waiter = client.schedule_new_workflow("wfr_wait_event", input=None)
         for instance_id in [*chains, *fans, waiter]:
             client.wait_for_workflow_start(instance_id, timeout_in_seconds=TIMEOUT)
-        time.sleep(0.3)  # timers armed, fan-out activities in flight
+        armed = wf.WorkflowHistoryEventType.TIMER_CREATED
+        scheduled = wf.WorkflowHistoryEventType.TASK_SCHEDULED
+        wait_until(lambda: all(first_event(client, i, armed) for i in chains), TIMEOUT, "timers never armed")
+        wait_until(lambda: all(first_event(client, i, scheduled) for i in fans), TIMEOUT, "fan-out never began")
         unfinished = [i for i in [*chains, *fans] if client.get_workflow_state(i).runtime_status  # type: ignore[union-attr]
                       == wf.WorkflowStatus.RUNNING]  # fmt: skip
         sb.kill()
@@ -84,14 +94,13 @@ def test_timer_survives_restart_without_worker(make_sandbox: Callable[..., Sandb
     client = wf.DaprWorkflowClient(host=host, port=port)
     try:
         instance_id = client.schedule_new_workflow("wfr_timer_chain", input=10)
-        deadline = time.monotonic() + TIMEOUT
-        while not any(e.event_type == wf.WorkflowHistoryEventType.TIMER_CREATED
-                      for e in client.get_workflow_history(instance_id)):  # fmt: skip
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        armed = wait_until(lambda: first_event(client, instance_id, wf.WorkflowHistoryEventType.TIMER_CREATED),
+                           TIMEOUT, "the timer was never created")  # fmt: skip
         shutdown(runtime)
         sb.kill()
-        time.sleep(2.0)  # the timer comes due while nothing runs
+        # The timer comes due while nothing runs: it fires at most TIMER after it was recorded (naive UTC).
+        due = armed.timestamp + TIMER
+        wait_until(lambda: datetime.now(timezone.utc).replace(tzinfo=None) > due, TIMEOUT, "the timer never came due")
         sb.restart()
         runtime = wf.WorkflowRuntime(host=host, port=port)
         register(runtime)

@@ -17,6 +17,7 @@ from typing import Any
 import dapr.ext.workflow as wf
 import grpc
 import pytest
+from _waiting import wait_until
 from _workflow_support import shutdown
 from dapr.ext.workflow._durabletask.task import NonRetryableError
 
@@ -271,11 +272,12 @@ def test_continue_as_new_keeps_saved_events(client: wf.DaprWorkflowClient) -> No
 def test_custom_status(client: wf.DaprWorkflowClient) -> None:
     instance_id = client.schedule_new_workflow("wft_status", input=None)
     client.wait_for_workflow_start(instance_id, timeout_in_seconds=TIMEOUT)
-    deadline = time.monotonic() + TIMEOUT
-    while (state := client.get_workflow_state(instance_id)) is not None and state.serialized_custom_status is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    assert state is not None and state.serialized_custom_status == "waiting"  # the SDK sends strings unencoded
+
+    def custom_status() -> str | None:
+        state = client.get_workflow_state(instance_id)
+        return None if state is None else state.serialized_custom_status
+
+    assert wait_until(custom_status, TIMEOUT, "no custom status") == "waiting"  # the SDK sends strings unencoded
     client.raise_workflow_event(instance_id, "go", data=7)
     done = client.wait_for_workflow_completion(instance_id, timeout_in_seconds=TIMEOUT)
     assert done is not None and done.serialized_custom_status == '{"got": 7}'
@@ -289,7 +291,7 @@ def test_suspend_resume_keeps_events(client: wf.DaprWorkflowClient) -> None:
     state = client.get_workflow_state(instance_id)
     assert state is not None and state.runtime_status == wf.WorkflowStatus.SUSPENDED
     client.raise_workflow_event(instance_id, "go", data="while-paused")
-    time.sleep(0.5)
+    time.sleep(0.5)  # a window in which nothing may happen: the event must not resume the paused instance
     state = client.get_workflow_state(instance_id)
     assert state is not None and state.runtime_status == wf.WorkflowStatus.SUSPENDED
     client.resume_workflow(instance_id)

@@ -37,7 +37,7 @@ def _time(message: Any, field: str) -> _dt.datetime | None:
 
 def to_state(state: Any) -> WorkflowState:
     """Build a WorkflowState from the proto, keeping every field."""
-    status = dt.orchestration_pb2().OrchestrationStatus.Name(state.workflowStatus).removeprefix(_PREFIX)
+    status = dt.protos().OrchestrationStatus.Name(state.workflowStatus).removeprefix(_PREFIX)
     failure = None
     if state.HasField("failureDetails") and (state.failureDetails.errorType or state.failureDetails.errorMessage):
         f = state.failureDetails
@@ -70,7 +70,7 @@ def start_workflow(
     tags: Mapping[str, str] | None = None,
 ) -> Op[str]:
     """Schedule a new instance of workflow ``name``; return its instance id (a uuid4 hex unless given)."""
-    pb = dt.service_pb2()
+    pb = dt.protos()
     request = pb.CreateInstanceRequest(instanceId=instance_id or uuid.uuid4().hex, name=name, tags=dict(tags or {}))
     request.version.value = ""
     payload = json_text(input)
@@ -83,7 +83,7 @@ def start_workflow(
 
 
 def _get(method: str, instance_id: str, payloads: bool, timeout: float | None) -> Op[WorkflowState | None]:
-    request = dt.service_pb2().GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=payloads)
+    request = dt.protos().GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=payloads)
     reply = yield _call(method, request, timeout)
     return to_state(reply.workflowState) if reply.exists else None
 
@@ -109,7 +109,7 @@ def wait_for_workflow_completion(
 
 def raise_workflow_event(instance_id: str, event_name: str, data: Any = None) -> Op[None]:
     """Deliver an external event; ``data`` is sent whenever it is not None (``0``, ``""``, ``{}`` included)."""
-    request = dt.service_pb2().RaiseEventRequest(instanceId=instance_id, name=event_name)
+    request = dt.protos().RaiseEventRequest(instanceId=instance_id, name=event_name)
     payload = json_text(data)
     if payload is not None:
         request.input.value = payload
@@ -118,7 +118,7 @@ def raise_workflow_event(instance_id: str, event_name: str, data: Any = None) ->
 
 def suspend_workflow(instance_id: str, reason: str | None = None) -> Op[None]:
     """Suspend (pause) a running instance."""
-    request = dt.service_pb2().SuspendRequest(instanceId=instance_id)
+    request = dt.protos().SuspendRequest(instanceId=instance_id)
     if reason is not None:
         request.reason.value = reason
     yield _call("SuspendInstance", request)
@@ -126,7 +126,7 @@ def suspend_workflow(instance_id: str, reason: str | None = None) -> Op[None]:
 
 def resume_workflow(instance_id: str, reason: str | None = None) -> Op[None]:
     """Resume a suspended instance."""
-    request = dt.service_pb2().ResumeRequest(instanceId=instance_id)
+    request = dt.protos().ResumeRequest(instanceId=instance_id)
     if reason is not None:
         request.reason.value = reason
     yield _call("ResumeInstance", request)
@@ -134,7 +134,7 @@ def resume_workflow(instance_id: str, reason: str | None = None) -> Op[None]:
 
 def terminate_workflow(instance_id: str, output: Any = None, *, recursive: bool = True) -> Op[None]:
     """Terminate an instance (and, with ``recursive``, its children); ``output`` sent when not None."""
-    request = dt.service_pb2().TerminateRequest(instanceId=instance_id, recursive=recursive)
+    request = dt.protos().TerminateRequest(instanceId=instance_id, recursive=recursive)
     payload = json_text(output)
     if payload is not None:
         request.output.value = payload
@@ -143,7 +143,7 @@ def terminate_workflow(instance_id: str, output: Any = None, *, recursive: bool 
 
 def purge_workflow(instance_id: str, *, recursive: bool = True, force: bool = False) -> Op[int]:
     """Delete a finished instance's state and history; return how many instances were deleted."""
-    request = dt.service_pb2().PurgeInstancesRequest(instanceId=instance_id, recursive=recursive)
+    request = dt.protos().PurgeInstancesRequest(instanceId=instance_id, recursive=recursive)
     if force:
         request.force = True
     reply = yield _call("PurgeInstances", request)
@@ -152,7 +152,7 @@ def purge_workflow(instance_id: str, *, recursive: bool = True, force: bool = Fa
 
 def list_workflow_ids(*, page_size: int | None = None) -> Op[list[str]]:
     """Return every instance id, following continuation tokens."""
-    pb = dt.service_pb2()
+    pb = dt.protos()
     ids: list[str] = []
     token: str | None = None
     while True:
@@ -180,7 +180,7 @@ def to_event(event: Any) -> HistoryEvent:
 
 def get_workflow_history(instance_id: str) -> Op[Table[HistoryEvent]]:
     """Return the committed history of an instance, oldest first (NotFound when unknown or purged)."""
-    reply = yield _call("GetInstanceHistory", dt.service_pb2().GetInstanceHistoryRequest(instanceId=instance_id))
+    reply = yield _call("GetInstanceHistory", dt.protos().GetInstanceHistoryRequest(instanceId=instance_id))
     return Table(to_event(e) for e in reply.events)
 
 
@@ -193,7 +193,7 @@ def rerun_workflow(
     overwrite_input: bool = False,
 ) -> Op[str]:
     """Re-run a finished instance from history event ``event_id``; return the new instance id."""
-    request = dt.service_pb2().RerunWorkflowFromEventRequest(
+    request = dt.protos().RerunWorkflowFromEventRequest(
         sourceInstanceID=source_instance_id, eventID=event_id, overwriteInput=overwrite_input
     )
     if new_instance_id is not None:

@@ -84,6 +84,16 @@ class Dapr(Magics):
         self.session.close()
 
 
+def _help_on_inspect(magic: Any) -> None:
+    """Make ``%dapr?`` and ``%%dapr?`` show the overview (IPython's inspector calls an object's ``getdoc``)."""
+    from .help import overview
+
+    first = (magic.__doc__ or "").strip().splitlines()[0]
+    magic.getdoc = lambda: f"{first}\n\n{overview()}"
+
+
+_help_on_inspect(Dapr.dapr_line)
+_help_on_inspect(Dapr.dapr_cell)
 _loaded: dict[int, Dapr] = {}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from .registry import REGISTRY, Command, Context
+from .registry import Context, command
 from .widgets import open_widget
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("keys", metavar="KEY", nargs="*", help="keys (all keys when none)")
 
 
+@command("config get", "read configuration items", _args, examples=["%dapr config get configstore color size"])
 def get(ctx: Context, args: argparse.Namespace) -> Any:
     """Read configuration items into a DataFrame: ``key``, ``value``, ``version``, ``metadata``."""
     import pandas
@@ -26,6 +27,10 @@ def get(ctx: Context, args: argparse.Namespace) -> Any:
     return pandas.DataFrame(rows, columns=["key", "value", "version", "metadata"])
 
 
+@command(
+    "config watch", "live view of configuration items", _args,
+    examples=["view = %dapr config watch configstore color\nview.wait(1); view.history"],
+)  # fmt: skip
 def watch(ctx: Context, args: argparse.Namespace) -> ConfigWatch:
     """Subscribe to the items' changes and read their values; return the live ConfigWatch."""
     from ..widgets.api import watch_config
@@ -36,9 +41,3 @@ def watch(ctx: Context, args: argparse.Namespace) -> ConfigWatch:
         f"config watch {store}",
         lambda settings, timeout: watch_config(store, keys, client=settings, connect_timeout=timeout),
     )
-
-
-REGISTRY.add(
-    Command("config", "get", "config get STORE KEY ...", "read configuration items", _args, get),
-    Command("config", "watch", "config watch STORE KEY ...", "live view of configuration items", _args, watch),
-)

@@ -14,7 +14,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..core.results import Metadata
-from .registry import REGISTRY, Command, Context
+from .registry import Context, command
 from .render import note
 
 
@@ -78,11 +78,13 @@ def _no_args(p: argparse.ArgumentParser) -> None:
     return None
 
 
+@command("status", "health, app id, version, components, subscriptions", _no_args, examples=["%dapr status"])
 def status(ctx: Context, args: argparse.Namespace) -> Status:
     """Report the sidecar's health, identity, components and subscriptions."""
     return status_of(ctx, ctx.client.get_metadata())
 
 
+@command("metadata", "the sidecar's metadata", _no_args, examples=["md = %dapr metadata\nmd.components"])
 def metadata(ctx: Context, args: argparse.Namespace) -> Metadata:
     """Return the sidecar's metadata."""
     return ctx.client.get_metadata()
@@ -94,6 +96,10 @@ def _connect_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--http", metavar="URL", help="HTTP endpoint (for service invocation)")
 
 
+@command(
+    "connect", "choose the sidecar", _connect_args,
+    examples=["%dapr connect localhost:50001 --token-env DAPR_API_TOKEN", "%dapr connect   # follow DAPR_* again"],
+)  # fmt: skip
 def connect(ctx: Context, args: argparse.Namespace) -> Status:
     """Point ``%dapr`` at a sidecar (or back at the DAPR_* variables) after checking it answers."""
     session = ctx.session
@@ -113,6 +119,10 @@ def _sandbox_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--app-id", default="sandbox", metavar="ID", help="the sandbox's app id")
 
 
+@command(
+    "sandbox start", "start a kernel-owned sandbox", _sandbox_args,
+    examples=["%dapr sandbox start", "%dapr sandbox start --resources ./components --app-id orders"],
+)  # fmt: skip
 def sandbox_start(ctx: Context, args: argparse.Namespace) -> Status:
     """Start a sandbox owned by this kernel and connect to it (DAPR_* variables exported)."""
     from ..sandbox import SandboxStartError
@@ -126,25 +136,15 @@ def sandbox_start(ctx: Context, args: argparse.Namespace) -> Status:
     return status_of(ctx, ctx.client.wait_ready(timeout=ctx.config.timeout))
 
 
+@command("sandbox stop", "stop the kernel's sandbox", _no_args, examples=["%dapr sandbox stop"])
 def sandbox_stop(ctx: Context, args: argparse.Namespace) -> None:
     """Stop the kernel's sandbox and restore the DAPR_* variables."""
     note("sandbox stopped" if ctx.session.stop_sandbox() else "no sandbox was started in this kernel")
 
 
+@command("sandbox status", "the kernel's sandbox", _no_args, examples=["%dapr sandbox status"])
 def sandbox_status(ctx: Context, args: argparse.Namespace) -> Status:
     """Report the kernel's sandbox (UsageError when none is running)."""
     if ctx.session.sandbox is None:
         raise UsageError("no sandbox was started in this kernel; use %dapr sandbox start")
     return status(ctx, args)
-
-
-REGISTRY.add(
-    Command("connect", "", "connect [ENDPOINT] [--token-env VAR] [--http URL]", "choose the sidecar",
-            _connect_args, connect),
-    Command("status", "", "status", "health, app id, version, components, subscriptions", _no_args, status),
-    Command("metadata", "", "metadata", "the sidecar's metadata", _no_args, metadata),
-    Command("sandbox", "start", "sandbox start [--resources PATH] [--app-id ID]", "start a kernel-owned sandbox",
-            _sandbox_args, sandbox_start),
-    Command("sandbox", "stop", "sandbox stop", "stop the kernel's sandbox", _no_args, sandbox_stop),
-    Command("sandbox", "status", "sandbox status", "the kernel's sandbox", _no_args, sandbox_status),
-)  # fmt: skip

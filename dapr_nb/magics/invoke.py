@@ -9,7 +9,7 @@ import argparse
 
 from ..core.results import BindingResult, InvokeResult
 from .parsing import parse_pairs
-from .registry import REGISTRY, Command, Context
+from .registry import Context, command
 
 
 def _invoke_args(p: argparse.ArgumentParser) -> None:
@@ -20,6 +20,13 @@ def _invoke_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--header", metavar="k=v", nargs="+", action="extend", help="request headers")
 
 
+@command(
+    "invoke", "call a method on another app", _invoke_args,
+    examples=[
+        "%dapr invoke checkout orders --verb POST --data '{\"id\": 1}' --header x-trace=1",
+        "reply = %dapr invoke checkout orders/1\nreply.data",
+    ],
+)  # fmt: skip
 def invoke(ctx: Context, args: argparse.Namespace) -> InvokeResult:
     """Call METHOD on APP through the sidecar."""
     return ctx.client.invoke_method(
@@ -34,10 +41,14 @@ def invoke(ctx: Context, args: argparse.Namespace) -> InvokeResult:
 def _binding_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
     p.add_argument("operation", metavar="OPERATION")
-    p.add_argument("data", metavar="DATA", nargs="?")
+    p.add_argument("data", metavar="DATA", nargs="?", help="request data: JSON, text or :name")
     p.add_argument("--meta", metavar="k=v", nargs="+", action="extend", help="binding metadata")
 
 
+@command(
+    "binding", "invoke an output binding", _binding_args,
+    examples=["%dapr binding localfiles create hello --meta fileName=hello.txt"],
+)  # fmt: skip
 def binding(ctx: Context, args: argparse.Namespace) -> BindingResult:
     """Invoke OPERATION on the output binding NAME."""
     return ctx.client.invoke_binding(
@@ -46,15 +57,3 @@ def binding(ctx: Context, args: argparse.Namespace) -> BindingResult:
         ctx.value(args.data),
         metadata=parse_pairs(args.meta),
     )
-
-
-REGISTRY.add(
-    Command(
-        "invoke", "", "invoke APP METHOD [--verb V] [--data D] [--header k=v ...]",
-        "call a method on another app", _invoke_args, invoke,
-    ),
-    Command(
-        "binding", "", "binding NAME OPERATION [DATA] [--meta k=v ...]",
-        "invoke an output binding", _binding_args, binding,
-    ),
-)  # fmt: skip

@@ -2,7 +2,8 @@
 
 Rules: ``{{name}}`` substitutes text from the user namespace before splitting (store names, keys,
 topics); a token ``:name`` binds the Python value itself (dict, list, number, str, DataFrame) and is
-resolved only where a command reads *data*; ``k=v`` pairs become metadata. Every problem is a
+resolved only where a command reads *data*; ``k=v`` pairs become metadata; an unquoted ``#`` that starts a
+word starts a comment, as in the shell (quote it to pass it: ``'#ff0000'``). Every problem is a
 :class:`~IPython.core.error.UsageError` with one short sentence that says what to do.
 """
 
@@ -65,10 +66,27 @@ class Line:
         return token
 
 
+def strip_comment(line: str) -> str:
+    """Drop a trailing ``# comment``: from an unquoted ``#`` that starts a word (as the shell does)."""
+    quote, escaped = "", False
+    for index, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()):
+            return line[:index]
+    return line
+
+
 def split(line: str, namespace: Mapping[str, Any]) -> Line:
-    """Interpolate ``{{ }}``, split like a shell, and bind ``:name`` tokens."""
+    """Drop a trailing comment, interpolate ``{{ }}``, split like a shell, and bind ``:name`` tokens."""
     try:
-        tokens = shlex.split(interpolate(line, namespace), posix=True)
+        tokens = shlex.split(interpolate(strip_comment(line), namespace), posix=True)
     except ValueError as exc:  # unbalanced quotes
         raise UsageError(f"cannot split the line: {exc}; check your quotes") from None
     bound: dict[str, Any] = {}

@@ -1,4 +1,4 @@
-"""``%dapr publish``, ``%%dapr publish [--bulk]`` and ``%dapr subscribe`` (a live TopicStream widget).
+"""``%dapr publish``, ``%%dapr publish`` (the body is the data) and ``%dapr subscribe`` (a live TopicStream widget).
 
 Rule: DATA is a JSON value, text, or ``:name``; a DataFrame is always published one event per row.
 """
@@ -12,7 +12,7 @@ from IPython.core.error import UsageError
 
 from ..core.results import BulkPublishResult
 from .parsing import parse_pairs
-from .registry import REGISTRY, Command, Context
+from .registry import Context, command
 from .render import frame_records, is_frame, note
 from .widgets import open_widget
 
@@ -28,12 +28,12 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--content-type", metavar="T", help="the event's content type")
     p.add_argument("--meta", metavar="k=v", nargs="+", action="extend", help="publish metadata")
-    p.add_argument("--bulk", action="store_true", help="DATA is a list: one event per element")
+    p.add_argument("--bulk", action="store_true", help="the data is a list: one event per element")
 
 
 def _line_args(p: argparse.ArgumentParser) -> None:
     _common(p)
-    p.add_argument("data", metavar="DATA")
+    p.add_argument("data", metavar="DATA", help="the event: JSON, text or :name (a DataFrame: one event per row)")
     _options(p)
 
 
@@ -59,11 +59,25 @@ def _send(ctx: Context, args: argparse.Namespace, data: Any) -> BulkPublishResul
     return None
 
 
+@command(
+    "publish", "publish an event", _line_args,
+    examples=[
+        "%dapr publish pubsub orders '{\"id\": 1}' --meta ttlInSeconds=60",
+        "%dapr publish pubsub orders :df   # one event per row",
+    ],
+)  # fmt: skip
 def publish_line(ctx: Context, args: argparse.Namespace) -> BulkPublishResult | None:
     """Publish DATA (one event, or with --bulk one per element)."""
     return _send(ctx, args, ctx.value(args.data))
 
 
+@command(
+    "publish", "publish the cell body", _cell_args, cell=True, body="the JSON/YAML payload, or a list with --bulk",
+    examples=[
+        '%%dapr publish pubsub orders --bulk\n[{"id": 1}, {"id": 2}]',
+        '%%dapr publish pubsub orders --content-type application/json\n{"id": 3}',
+    ],
+)  # fmt: skip
 def publish_cell(ctx: Context, args: argparse.Namespace) -> BulkPublishResult | None:
     """Publish the cell body (JSON/YAML; with --bulk a list, one event per element)."""
     return _send(ctx, args, ctx.body_value("publish"))
@@ -75,6 +89,10 @@ def _subscribe_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max", type=int, metavar="N", help="stop after N messages")
 
 
+@command(
+    "subscribe", "live view of a topic", _subscribe_args,
+    examples=["view = %dapr subscribe pubsub orders --max 10\nview.wait(10); view.counts; view.to_frame()"],
+)  # fmt: skip
 def subscribe(ctx: Context, args: argparse.Namespace) -> TopicStream:
     """Open a streaming subscription and return its live TopicStream (acks each message ``success``)."""
     from ..widgets.api import stream
@@ -89,19 +107,3 @@ def subscribe(ctx: Context, args: argparse.Namespace) -> TopicStream:
             max_rows=ctx.config.max_rows, connect_timeout=timeout,
         ),
     )  # fmt: skip
-
-
-REGISTRY.add(
-    Command(
-        "publish", "", "publish PUBSUB TOPIC DATA [--content-type T] [--meta k=v ...] [--bulk]",
-        "publish an event", _line_args, publish_line,
-    ),
-    Command(
-        "publish", "", "%%dapr publish PUBSUB TOPIC [--bulk]  (body: JSON payload, or a list with --bulk)",
-        "publish the cell body", _cell_args, publish_cell, cell=True,
-    ),
-    Command(
-        "subscribe", "", "subscribe PUBSUB TOPIC [--dead-letter T] [--max N]",
-        "live view of a topic", _subscribe_args, subscribe,
-    ),
-)  # fmt: skip

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from .registry import REGISTRY, Command, Context
+from .registry import Context, command
 from .views import Secrets
 
 
@@ -23,6 +23,10 @@ def _list_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reveal", action="store_true", help="show the values")
 
 
+@command(
+    "secret get", "read a secret (masked)", _get_args,
+    examples=["%dapr secret get secretstore db-password", "s = %dapr secret get secretstore db\ns['db']['password']"],
+)  # fmt: skip
 def get(ctx: Context, args: argparse.Namespace) -> Secrets:
     """Read one secret (masked unless --reveal)."""
     store, key = ctx.text(args.store, "STORE"), ctx.text(args.key, "KEY")
@@ -30,13 +34,8 @@ def get(ctx: Context, args: argparse.Namespace) -> Secrets:
     return Secrets(store, {key: values}, revealed=args.reveal or ctx.config.reveal)
 
 
+@command("secret list", "read all secrets (masked)", _list_args, examples=["%dapr secret list secretstore --reveal"])
 def list_(ctx: Context, args: argparse.Namespace) -> Secrets:
     """Read every secret the store allows (masked unless --reveal)."""
     store = ctx.text(args.store, "STORE")
     return Secrets(store, ctx.client.get_bulk_secret(store), revealed=args.reveal or ctx.config.reveal)
-
-
-REGISTRY.add(
-    Command("secret", "get", "secret get STORE KEY [--reveal]", "read a secret (masked)", _get_args, get),
-    Command("secret", "list", "secret list STORE [--reveal]", "read all secrets (masked)", _list_args, list_),
-)

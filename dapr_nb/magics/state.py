@@ -14,7 +14,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..core.state import Delete, Operation, Upsert
-from .registry import REGISTRY, Command, Context
+from .registry import Context, command
 from .render import is_frame, note
 
 
@@ -30,6 +30,10 @@ def _get_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("keys", metavar="KEY", nargs="+")
 
 
+@command(
+    "state get", "read keys into a DataFrame", _get_args,
+    examples=["df = %dapr state get statestore order-1 order-2", "%dapr state get {{store}} {{key}}"],
+)  # fmt: skip
 def get(ctx: Context, args: argparse.Namespace) -> Any:
     """Read keys into a DataFrame, in the order given."""
     store = ctx.text(args.store, "STORE")
@@ -41,12 +45,20 @@ def get(ctx: Context, args: argparse.Namespace) -> Any:
 def _set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("store", metavar="STORE")
     p.add_argument("key", metavar="KEY")
-    p.add_argument("value", metavar="VALUE", nargs="?")
+    p.add_argument("value", metavar="VALUE", nargs="?", help="JSON, text or :name (leave out: KEY is :name of a dict)")
     p.add_argument("--ttl", type=int, metavar="S", help="expire after S seconds")
     p.add_argument("--etag", metavar="E", help="write only if the stored etag is still E")
     p.add_argument("--first-write", action="store_true", help="first-write-wins concurrency")
 
 
+@command(
+    "state set", "save one value", _set_args,
+    examples=[
+        "%dapr state set statestore order-1 '{\"total\": 12}' --ttl 60",
+        "%dapr state set statestore {{key}} :order --etag 3",
+        "%dapr state set statestore :orders   # a dict or DataFrame, in bulk",
+    ],
+)  # fmt: skip
 def set_line(ctx: Context, args: argparse.Namespace) -> None:
     """Save one value (or, with ``STORE :items``, a bound dict/DataFrame in bulk)."""
     store = ctx.text(args.store, "STORE")
@@ -86,6 +98,10 @@ def _store_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("store", metavar="STORE")
 
 
+@command(
+    "state set", "save many values", _store_arg, cell=True, body="{key: value, ...} in JSON/YAML, or :name",
+    examples=['%%dapr state set statestore\n{"a": 1, "b": {"x": 2}}'],
+)  # fmt: skip
 def set_cell(ctx: Context, args: argparse.Namespace) -> None:
     """Save the body's ``{key: value}`` object (or a bound DataFrame) in bulk."""
     _save_bulk(ctx, ctx.text(args.store, "STORE"), ctx.body_value("state set"))
@@ -97,6 +113,10 @@ def _delete_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--etag", metavar="E", help="delete only if the stored etag is still E")
 
 
+@command(
+    "state delete", "delete a key", _delete_args,
+    examples=["%dapr state delete statestore order-1", "%dapr state delete statestore order-1 --etag 3"],
+)  # fmt: skip
 def delete(ctx: Context, args: argparse.Namespace) -> None:
     """Delete one key."""
     store = ctx.text(args.store, "STORE")
@@ -109,6 +129,10 @@ def _query_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--page-size", type=int, metavar="N", help="rows per page (all pages are read)")
 
 
+@command(
+    "state query", "query into a DataFrame", _query_args, cell=True, body="a JSON/YAML query (filter, sort, page)",
+    examples=['%%dapr state query statestore -o rows --page-size 100\n{"filter": {"EQ": {"status": "open"}}}'],
+)  # fmt: skip
 def query(ctx: Context, args: argparse.Namespace) -> Any:
     """Run the body's query and return every page as one DataFrame."""
     body = ctx.body_value("state query")
@@ -135,6 +159,15 @@ def _operation(index: int, entry: Any) -> Operation:
     raise UsageError(f"%%dapr state transaction: operation {index} must be 'upsert' or 'delete', not {kind!r}")
 
 
+@command(
+    "state transaction", "apply operations atomically", _store_arg, cell=True,
+    body="[{operation: upsert|delete, request: {key, value, etag}}, ...]",
+    examples=[
+        "%%dapr state transaction statestore\n"
+        '[{"operation": "upsert", "request": {"key": "a", "value": 1}},\n'
+        ' {"operation": "delete", "request": {"key": "b"}}]'
+    ],
+)  # fmt: skip
 def transaction(ctx: Context, args: argparse.Namespace) -> None:
     """Apply the body's list of upsert/delete operations atomically."""
     body = ctx.body_value("state transaction")
@@ -144,29 +177,3 @@ def transaction(ctx: Context, args: argparse.Namespace) -> None:
     store = ctx.text(args.store, "STORE")
     ctx.client.execute_state_transaction(store, operations)
     note(f"applied {len(operations)} operations in {store}")
-
-
-REGISTRY.add(
-    Command("state", "get", "state get STORE KEY [KEY ...]", "read keys into a DataFrame", _get_args, get),
-    Command(
-        "state",
-        "set",
-        "state set STORE KEY VALUE [--ttl S] [--etag E] [--first-write]",
-        "save one value",
-        _set_args,
-        set_line,
-    ),
-    Command("state", "delete", "state delete STORE KEY [--etag E]", "delete a key", _delete_args, delete),
-    Command(
-        "state", "query", "%%dapr state query STORE  (body: JSON/YAML query)", "query into a DataFrame",
-        _query_args, query, cell=True,
-    ),
-    Command(
-        "state", "set", "%%dapr state set STORE  (body: {key: value, ...})", "save many values",
-        _store_arg, set_cell, cell=True,
-    ),
-    Command(
-        "state", "transaction", "%%dapr state transaction STORE  (body: [{operation, request}, ...])",
-        "apply operations atomically", _store_arg, transaction, cell=True,
-    ),
-)  # fmt: skip

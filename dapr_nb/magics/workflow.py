@@ -14,7 +14,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from ..core.results import WorkflowState
-from .registry import REGISTRY, Command, Context
+from .registry import Context, command
 from .render import note
 from .wftables import history_frame, list_frame
 from .widgets import first_line
@@ -38,6 +38,10 @@ def _ensure_runtime(name: str) -> None:
         host.start()
 
 
+@command(
+    "workflow start", "start an instance", _start_args,
+    examples=["iid = %dapr workflow start order_flow --input '{\"id\": 1}'", "%dapr workflow start order_flow --id a"],
+)  # fmt: skip
 def start(ctx: Context, args: argparse.Namespace) -> str:
     """Schedule an instance of NAME; return its id."""
     name = ctx.text(args.name, "NAME")
@@ -53,6 +57,7 @@ def _found(state: WorkflowState | None, instance_id: str) -> WorkflowState:
     return state
 
 
+@command("workflow status", "an instance's state", _id_arg, examples=["%dapr workflow status {{iid}}"])
 def status(ctx: Context, args: argparse.Namespace) -> WorkflowState:
     """Return the instance's state."""
     instance_id = ctx.text(args.instance_id, "ID")
@@ -64,6 +69,9 @@ def _wait_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, metavar="S", help="seconds to wait (default: Dapr.wait_timeout)")
 
 
+@command(
+    "workflow wait", "wait for an instance to finish", _wait_args, examples=["%dapr workflow wait {{iid}} --timeout 30"]
+)
 def wait(ctx: Context, args: argparse.Namespace) -> WorkflowState:
     """Wait until the instance finishes; return its final state."""
     instance_id = ctx.text(args.instance_id, "ID")
@@ -74,7 +82,7 @@ def wait(ctx: Context, args: argparse.Namespace) -> WorkflowState:
 
 
 def _list_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--status", metavar="S", help="only instances with this status (e.g. RUNNING, COMPLETED)")
+    p.add_argument("--status", metavar="S", help="only these statuses, comma-separated (e.g. RUNNING,COMPLETED)")
     p.add_argument("--name", metavar="N", help="only instances of this workflow")
     p.add_argument("--live", action="store_true", help="a live board (status counts and instances) instead")
 
@@ -93,6 +101,10 @@ def _live_widget(ctx: Context, what: str, widget: Any) -> Any:
     return widget
 
 
+@command(
+    "workflow list", "instances (dapr workflow list -o wide)", _list_args,
+    examples=["%dapr workflow list --status RUNNING", "%dapr workflow list --name order_flow --live"],
+)  # fmt: skip
 def list_(ctx: Context, args: argparse.Namespace) -> Any:
     """Return every instance as a DataFrame like ``dapr workflow list -o wide`` (``--live``: a WorkflowBoard)."""
     client = ctx.client
@@ -111,11 +123,15 @@ def list_(ctx: Context, args: argparse.Namespace) -> Any:
     return list_frame(states, client.get_metadata().app_id)
 
 
+@command(
+    "workflow history", "history (dapr workflow history -o wide)", _id_arg, examples=["%dapr workflow history {{iid}}"]
+)
 def history(ctx: Context, args: argparse.Namespace) -> Any:
     """Return the instance's history with the columns of ``dapr workflow history -o wide``."""
     return history_frame(ctx.client.get_workflow_history(ctx.text(args.instance_id, "ID")))
 
 
+@command("workflow timeline", "live timeline of an instance", _id_arg, examples=["%dapr workflow timeline {{iid}}"])
 def timeline(ctx: Context, args: argparse.Namespace) -> Any:
     """Return a live WorkflowTimeline of the instance (it stops updating once the instance finishes)."""
     from ..widgets.api import timeline as make_timeline
@@ -131,9 +147,12 @@ def timeline(ctx: Context, args: argparse.Namespace) -> Any:
 def _raise_args(p: argparse.ArgumentParser) -> None:
     _id_arg(p)
     p.add_argument("event", metavar="EVENT")
-    p.add_argument("data", metavar="DATA", nargs="?")
+    p.add_argument("data", metavar="DATA", nargs="?", help="event data: JSON, text or :name")
 
 
+@command(
+    "workflow raise", "send an external event", _raise_args, examples=["%dapr workflow raise {{iid}} approval true"]
+)
 def raise_event(ctx: Context, args: argparse.Namespace) -> None:
     """Deliver an external event to the instance."""
     instance_id, event = ctx.text(args.instance_id, "ID"), ctx.text(args.event, "EVENT")
@@ -146,12 +165,16 @@ def _reason_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reason", metavar="TEXT", help="why (recorded in the history)")
 
 
+@command(
+    "workflow suspend", "pause an instance", _reason_args, examples=["%dapr workflow suspend {{iid}} --reason hold"]
+)
 def suspend(ctx: Context, args: argparse.Namespace) -> None:
     """Suspend the instance."""
     ctx.client.suspend_workflow(ctx.text(args.instance_id, "ID"), args.reason)
     note(f"suspended {args.instance_id}")
 
 
+@command("workflow resume", "resume an instance", _reason_args, examples=["%dapr workflow resume {{iid}}"])
 def resume(ctx: Context, args: argparse.Namespace) -> None:
     """Resume the instance."""
     ctx.client.resume_workflow(ctx.text(args.instance_id, "ID"), args.reason)
@@ -163,6 +186,10 @@ def _terminate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", metavar="JSON", help="the output to record")
 
 
+@command(
+    "workflow terminate", "stop an instance", _terminate_args,
+    examples=["%dapr workflow terminate {{iid}} --output '\"cancelled\"'"],
+)  # fmt: skip
 def terminate(ctx: Context, args: argparse.Namespace) -> None:
     """Terminate the instance (and its children)."""
     ctx.client.terminate_workflow(ctx.text(args.instance_id, "ID"), ctx.value(args.output))
@@ -174,6 +201,7 @@ def _purge_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="purge even if not finished")
 
 
+@command("workflow purge", "delete a finished instance", _purge_args, examples=["%dapr workflow purge {{iid}} --force"])
 def purge(ctx: Context, args: argparse.Namespace) -> int:
     """Delete a finished instance's state and history; return how many instances were deleted."""
     return ctx.client.purge_workflow(ctx.text(args.instance_id, "ID"), force=args.force)
@@ -181,11 +209,15 @@ def purge(ctx: Context, args: argparse.Namespace) -> int:
 
 def _rerun_args(p: argparse.ArgumentParser) -> None:
     _id_arg(p)
-    p.add_argument("event_id", metavar="EVENT_ID", type=int)
+    p.add_argument("event_id", metavar="EVENT_ID", type=int, help="the history event to re-run from")
     p.add_argument("--input", metavar="JSON", help="new input for the rerun")
     p.add_argument("--new-id", metavar="ID", help="id of the new instance")
 
 
+@command(
+    "workflow rerun", "re-run from an event", _rerun_args,
+    examples=["new = %dapr workflow rerun {{iid}} 0 --input '{\"id\": 2}'"],
+)  # fmt: skip
 def rerun(ctx: Context, args: argparse.Namespace) -> str:
     """Re-run a finished instance from a history event; return the new instance id."""
     new_id = ctx.client.rerun_workflow(
@@ -197,25 +229,3 @@ def rerun(ctx: Context, args: argparse.Namespace) -> str:
     )
     note(f"rerun of {args.instance_id} started as {new_id}")
     return new_id
-
-
-_VERBS = (
-    ("start", "start NAME [--input JSON] [--id ID]", "start an instance", _start_args, start),
-    ("status", "status ID", "an instance's state", _id_arg, status),
-    ("wait", "wait ID [--timeout S]", "wait for an instance to finish", _wait_args, wait),
-    ("list", "list [--status S] [--name N] [--live]", "instances (dapr workflow list -o wide)", _list_args, list_),
-    ("history", "history ID", "history (dapr workflow history -o wide)", _id_arg, history),
-    ("timeline", "timeline ID", "live timeline of an instance", _id_arg, timeline),
-    ("raise", "raise ID EVENT [DATA]", "send an external event", _raise_args, raise_event),
-    ("suspend", "suspend ID [--reason TEXT]", "pause an instance", _reason_args, suspend),
-    ("resume", "resume ID [--reason TEXT]", "resume an instance", _reason_args, resume),
-    ("terminate", "terminate ID [--output JSON]", "stop an instance", _terminate_args, terminate),
-    ("purge", "purge ID [--force]", "delete a finished instance", _purge_args, purge),
-    ("rerun", "rerun ID EVENT_ID [--input JSON] [--new-id ID]", "re-run from an event", _rerun_args, rerun),
-)  # fmt: skip
-REGISTRY.add(
-    *(
-        Command("workflow", verb, f"workflow {usage}", summary, build, run)
-        for verb, usage, summary, build, run in _VERBS
-    )
-)

@@ -14,7 +14,6 @@ connected - due jobs are never delivered: they stay stored and listed until dele
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
@@ -23,6 +22,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from .durations import go_quote, parse_go_duration, parse_iso8601_duration
 
 log = logging.getLogger("dapr_nb.sandbox")
 
@@ -159,11 +160,6 @@ def validate_name(key: str) -> None:
             raise JobValidationError(f"job name is invalid {go_quote(clean)}: {', '.join(problems)}")
 
 
-def go_quote(text: str) -> str:
-    """Quote like Go's ``%q`` for the printable text job names and durations hold."""
-    return json.dumps(text, ensure_ascii=False)
-
-
 # --- timing ------------------------------------------------------------------------------------------------
 
 
@@ -248,87 +244,6 @@ def add_date(epoch: float, years: int, months: int, days: int) -> float:
     year = moment.year + years + month_index // 12
     first = moment.replace(year=year, month=month_index % 12 + 1, day=1)
     return (first + timedelta(days=moment.day - 1 + days)).timestamp()
-
-
-_UNITS = {"ns": 1, "us": 1_000, "\u00b5s": 1_000, "\u03bcs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9,
-          "h": 3600 * 10**9}  # fmt: skip
-_DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)")
-
-
-def parse_go_duration(text: str) -> int:
-    """Parse a Go ``time.Duration`` string (``1h30m``, ``-1.5s``) into nanoseconds, with Go's errors."""
-    invalid = ValueError(f"time: invalid duration {go_quote(text)}")
-    rest, sign = text, 1
-    if rest[:1] in ("+", "-"):
-        sign, rest = (-1 if rest[0] == "-" else 1), rest[1:]
-    if rest == "0":
-        return 0
-    if not rest:
-        raise invalid
-    total = 0
-    while rest:
-        if not (rest[0] == "." or "0" <= rest[0] <= "9"):
-            raise invalid
-        found = _DURATION_PART.match(rest)
-        assert found is not None
-        whole, frac, unit = found[1], found[2], found[3]
-        if not whole and not frac:
-            raise invalid
-        if not unit:
-            raise ValueError(f"time: missing unit in duration {go_quote(text)}")
-        if unit not in _UNITS:
-            raise ValueError(f"time: unknown unit {go_quote(unit)} in duration {go_quote(text)}")
-        scale = _UNITS[unit]
-        total += int(whole or "0") * scale + (int(frac) * scale // 10 ** len(frac) if frac else 0)
-        if total > 2**63 - (1 if sign > 0 else 0):
-            raise invalid
-        rest = rest[found.end() :]
-    return sign * total
-
-
-def parse_iso8601_duration(text: str) -> tuple[int, int, int, int, int]:
-    """Parse dapr/kit's ISO 8601 duration (``P1DT2H``, ``R3/PT1M``): (years, months, days, nanos, repeats)."""
-    bad = ValueError(f"unsupported ISO8601 duration format: {text}")
-    years = months = days = nanos = 0
-    repeats, i = -1, 0
-    if len(text) < 2:
-        raise bad
-    if text[0] == "R":
-        slash = text.find("/")
-        end = len(text) if slash < 0 else slash
-        if end - 1 < 1 or not re.fullmatch(r"[+-]?[0-9]+", text[1:end]):
-            raise bad
-        repeats, i = int(text[1:end]), end + 1
-        if i >= len(text):
-            return years, months, days, nanos, repeats
-    if text[i] != "P":
-        raise bad
-    i += 1
-    start, in_time = i, False
-    units = {"H": 3600 * 10**9, "S": 10**9}
-    while i < len(text):
-        char = text[i]
-        if char == "T":
-            if start != i:
-                raise bad
-            in_time, start = True, i + 1
-        elif char in "YWDHSM":
-            if start == i or (char in "YWD" and in_time) or (char in "HS" and not in_time):
-                raise bad
-            if not re.fullmatch(r"[+-]?[0-9]+", text[start:i]):
-                raise bad
-            value = int(text[start:i])
-            if char == "Y":
-                years = value
-            elif char in "WD":
-                days += value * (7 if char == "W" else 1)
-            elif char == "M":
-                nanos, months = (nanos + value * 60 * 10**9, months) if in_time else (nanos, value)
-            else:
-                nanos += value * units[char]
-            start = i + 1
-        i += 1
-    return years, months, days, nanos, repeats
 
 
 # --- schedules ---------------------------------------------------------------------------------------------

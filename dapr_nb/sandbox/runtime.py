@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +64,6 @@ class Runtime:
     def __init__(self, app_id: str, data_dir: Path, components: list[Component]) -> None:
         self.app_id = app_id
         self.data_dir = data_dir
-        self.started_at = time.time()
         self._components: dict[str, dict[str, Component]] = {}
         for component in components:
             self._components.setdefault(component.spec.kind, {})[component.name] = component

@@ -27,7 +27,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .. import gojson
-from ..components.pubsub_memory import BrokerMessage, parse_duration
+from ..components.pubsub_memory import BrokerMessage
+from ..durations import metadata_seconds
 
 DEFAULT_TYPE = "com.dapr.event.sent"
 DEFAULT_SOURCE = "Dapr"
@@ -145,20 +146,17 @@ def _complete_cloud_event(data: bytes, topic: str, name: str, trace: Trace) -> d
 
 
 def apply_ttl(event: dict[str, Any], metadata: Mapping[str, str]) -> None:
-    """Set ``expiration`` from ``ttl``/``ttlInSeconds`` (the in-memory broker has no TTL of its own)."""
+    """Set ``expiration`` from ``ttl``/``ttlInSeconds`` (the in-memory broker has no TTL of its own).
+
+    The value is whole seconds or a Go duration; unparsable, zero or negative TTLs set nothing.
+    """
     lowered = {k.lower(): v for k, v in metadata.items()}
-    raw = lowered.get("ttl") or lowered.get("ttlinseconds") or ""
-    if not raw:
-        return
     try:
-        seconds = max(0.0, parse_duration(raw))
+        seconds = metadata_seconds(lowered.get("ttl") or lowered.get("ttlinseconds") or "")
     except ValueError:
-        try:
-            seconds = float(int(raw))
-        except ValueError:
-            return
-        if seconds <= 0:
-            return
+        return
+    if seconds is None or seconds <= 0:
+        return
     event["expiration"] = _rfc3339(datetime.now(timezone.utc) + timedelta(seconds=seconds))
 
 

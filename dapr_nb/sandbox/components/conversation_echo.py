@@ -89,7 +89,6 @@ class ConversationResult:
     choices: tuple[Choice, ...]
     usage: Usage | None = None
     model: str = ""
-    stop_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,7 @@ class EchoConversation(Component):
         reason = "tool_calls" if calls else "stop"
         tokens = len(content.split())
         choice = Choice(finish_reason=reason, index=0, content=content, tool_calls=tuple(calls))
-        return [ConversationResult((choice,), Usage(tokens, tokens, 2 * tokens), stop_reason=reason)]
+        return [ConversationResult((choice,), Usage(tokens, tokens, 2 * tokens))]
 
 
 def tool_calls_for(tools: Sequence[Tool]) -> list[ToolCall]:

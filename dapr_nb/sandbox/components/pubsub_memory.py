@@ -22,12 +22,12 @@ a message a subscriber answered RETRY; see :class:`RedeliveryPolicy`.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..durations import metadata_seconds
 from ..errors import ComponentError
 from ..resources import ComponentSpec
 from . import BuildContext, Component
@@ -37,8 +37,6 @@ log = logging.getLogger("dapr_nb.sandbox")
 ORPHAN_LIMIT = 10_000
 """Unacknowledged messages kept per topic for the next subscription."""
 
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 class BrokerClosedError(RuntimeError):
@@ -198,11 +196,6 @@ class InMemoryPubSub(Component):
                      topic)
         return subscription
 
-    def subscriber_count(self, topic: str) -> int:
-        """Return how many open subscriptions would receive a message published to ``topic``."""
-        with self._lock:
-            return sum(1 for s in self._subscriptions if topic_matches(s.topic, topic))
-
     def close(self) -> None:
         """Refuse further messages and wake every waiting subscriber."""
         with self._lock:
@@ -262,31 +255,14 @@ def _int(spec: ComponentSpec, key: str, default: int) -> int:
     return value
 
 
-def parse_duration(text: str) -> float:
-    """Parse a Go duration (``100ms``, ``1.5s``, ``1m30s``; ``0`` alone) into seconds; raise ValueError."""
-    text = text.strip()
-    if text == "0":
-        return 0.0
-    pos, total = 0, 0.0
-    for match in _DURATION.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        pos = match.end()
-    if pos == 0 or pos != len(text):
-        raise ValueError(f"invalid duration {text!r}")
-    return total
-
-
 def _duration(spec: ComponentSpec, key: str, default: float) -> float:
     raw = spec.get(key)
-    if not raw.strip():
-        return default
     try:
-        return parse_duration(raw)
+        seconds = metadata_seconds(raw)
     except ValueError:
-        problem = f"{key} must be a duration such as 100ms or 2s, got {raw!r}"
+        problem = f"{key} must be a duration such as 100ms or 2s (or whole seconds), got {raw!r}"
         raise ComponentError(f"{_where(spec)}: {problem}") from None
+    return default if seconds is None else seconds
 
 
 def _where(spec: ComponentSpec) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode
 
 from .. import gojson
+from ..durations import metadata_seconds
 from ..errors import ComponentError
 from ..resources import ComponentSpec
 from . import BuildContext, Component
@@ -335,35 +336,6 @@ class SqliteEngine:
             )
         return [Row(key, _decode(value, is_binary), etag) for key, value, is_binary, etag in found]
 
-    def keys_like(self, pattern: str, page_size: int = 0, token: str = "") -> tuple[list[str], str]:
-        """Return live keys matching a SQL LIKE pattern (``\\`` escapes), paged by an opaque token."""
-        if not pattern:
-            raise StateStoreError("keys like pattern cannot be empty")
-        sql = f"SELECT key, rowid FROM {self.table} WHERE key LIKE ? ESCAPE '\\' AND {_LIVE}"
-        args: list[Any] = [pattern, _stamp(self._now())]
-        if token:
-            sql += " AND rowid > ?"
-            args.append(int(token))
-        sql += " ORDER BY rowid ASC"
-        if page_size > 0:
-            sql += " LIMIT ?"
-            args.append(page_size)
-        with self._lock:
-            found = self._query(sql, args)
-        next_token = str(found[-1][1]) if page_size > 0 and len(found) == page_size else ""
-        return [key for key, _ in found], next_token
-
-    def delete_with_prefix(self, prefix: str) -> int:
-        """Delete the keys directly under ``prefix`` (which must end with ``||``); return how many."""
-        if not prefix.endswith("||"):
-            raise StateStoreError("prefix is required and must end with ||")
-        with self._write() as conn:
-            cursor = conn.execute(
-                f"DELETE FROM {self.table} WHERE substr(key, 1, ?) = ? AND instr(substr(key, ?), '||') = 0",
-                (len(prefix), prefix, len(prefix) + 1),
-            )
-            return cursor.rowcount
-
     def purge_expired(self) -> int:
         """Delete expired rows now; return how many."""
         with self._write() as conn:
@@ -392,23 +364,14 @@ class SqliteEngine:
             self._conn.close()
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
 def parse_duration(raw: str, name: str, default: float) -> float:
-    """Parse a Go duration (``20s``, ``1m30s``, ``500ms``) or whole seconds, as daprd's metadata decoder does."""
-    text = raw.strip()
-    if not text:
-        return default
-    if re.fullmatch(r"[+-]?\d+", text):
-        return float(int(text))
-    sign = -1.0 if text.startswith("-") else 1.0
-    body = text.lstrip("+-")
-    parts = _DURATION.findall(body)
-    if not parts or "".join(n + u for n, u in parts) != body:
-        raise ComponentError(f"invalid value for {name!r}: {raw!r} is not a duration such as 20s, 500ms or 1m")
-    return sign * sum(float(n) * _UNITS[u] for n, u in parts)
+    """Read a duration field as contrib's metadata decoder does (a Go duration, or whole seconds)."""
+    try:
+        seconds = metadata_seconds(raw)
+    except ValueError:
+        raise ComponentError(f"invalid value for {name!r}: {raw!r} is not a duration such as 20s, 500ms or 1m, "
+                             "nor whole seconds") from None  # fmt: skip
+    return default if seconds is None else seconds
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+")
@@ -476,7 +439,6 @@ class SqlStateStore(Component):
         super().__init__(spec)
         self.engine = engine
         self.key_prefix = key_prefix_strategy(spec)
-        self.actor_state_store = spec.get_bool("actorStateStore")
 
     def capabilities(self) -> list[str]:
         """Return the component's features plus ACTOR, which daprd adds to every ETAG + TRANSACTIONAL store."""

@@ -1,9 +1,9 @@
 """Durable workflow engine for the sandbox: the Durable Task ``TaskHubSidecarService`` the official SDK talks to.
 
-Layout: ``protos`` (the one adapter over the SDK's private protos), ``engine`` (pure semantics),
-``store`` (SQLite), ``dispatcher`` (streams, queues, timers), ``hub``/``commands`` (live state and
-RPC semantics), ``servicer`` (gRPC face and ``WorkflowService``). Import lazily: loading the protos
-costs ~0.6 s.
+Layout: ``messages`` (protobuf values; the protos come from ``core._durabletask``), ``engine`` (pure
+semantics), ``store`` (SQLite), ``dispatcher`` (streams, queues, timers), ``live`` (the live state and
+how it changes), ``hub`` (lock, durability, client and worker commands), ``servicer`` (gRPC face and
+``WorkflowService``). Import lazily: loading the protos costs ~0.6 s.
 """
 
 from __future__ import annotations

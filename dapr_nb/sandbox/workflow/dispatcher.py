@@ -3,7 +3,7 @@
 Rules: every method runs under the hub's lock (shared with this dispatcher's conditions), except
 ``next_item``, which takes it itself and is the only call that blocks. Streams pull work: the
 first idle stream takes the next ready instance turn (orchestrations first) or the next activity.
-Nothing here knows workflow semantics; the ``WorkSource`` (the hub) builds items and takes them back.
+Nothing here knows workflow semantics; the ``WorkSource`` (the live state) builds items and takes them back.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Stream:
 
 
 class WorkSource(Protocol):
-    """What the dispatcher needs from the hub."""
+    """What the dispatcher needs from the engine's live state."""
 
     def build_turn(self, instance_id: str, stream: Stream) -> Any | None:
         """Return a WorkItem for the instance's next turn, or None if it has nothing to do."""
@@ -58,9 +58,10 @@ class WorkSource(Protocol):
 class Dispatcher:
     """Ready-instance and activity queues, open streams and the timer heap."""
 
-    def __init__(self, lock: threading.RLock, source: WorkSource) -> None:
+    _source: WorkSource
+
+    def __init__(self, lock: threading.RLock) -> None:
         self._lock = lock
-        self._source = source
         self._work = threading.Condition(lock)
         self._timer_cv = threading.Condition(lock)
         self._ready: deque[str] = deque()
@@ -72,8 +73,9 @@ class Dispatcher:
         self.closed = False
         self._timer_thread = threading.Thread(target=self._timer_loop, name="dapr-nb-wf-timers", daemon=True)
 
-    def start(self) -> None:
-        """Start the timer thread."""
+    def start(self, source: WorkSource) -> None:
+        """Start taking work items and timers from ``source``."""
+        self._source = source
         self._timer_thread.start()
 
     def open_stream(self, stateful: bool, pings: bool) -> Stream:

@@ -13,7 +13,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .protos import SENTINEL_SECONDS, opt_str, pb, seconds_of, sv, ts
+import grpc
+
+from ..errors import DaprApiError
+from .messages import SENTINEL_SECONDS, opt_str, pb, seconds_of, sv, ts
 
 RUNNING, COMPLETED, CONTINUED_AS_NEW, FAILED, CANCELED, TERMINATED, PENDING, SUSPENDED, STALLED = range(9)
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELED, TERMINATED})
@@ -22,12 +25,11 @@ ANY_GENERATION = -1
 """Inbox rows that survive continue-as-new (external events, suspend/resume)."""
 
 
-class EngineError(Exception):
-    """A client request the engine refuses; ``code`` names the gRPC status (``NOT_FOUND`` …)."""
+class EngineError(DaprApiError):
+    """A request the engine refuses, as daprd reports it: the gRPC status named ``code`` (``"NOT_FOUND"`` …)."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+        super().__init__(grpc.StatusCode[code], message)
 
 
 @dataclass
@@ -268,6 +270,36 @@ def child_result_event(child: Instance, now: float) -> Any:
         details.errorMessage = f"child workflow '{child.id}' was terminated"
     failed = pb.ChildWorkflowInstanceFailedEvent(taskScheduledId=child.parent_task, failureDetails=details)
     return new_event(now, childWorkflowInstanceFailed=failed)
+
+
+def activity_result_event(request: Any, resp: Any, now: float) -> Any:
+    """Return taskCompleted or taskFailed for a worker's ActivityResponse to ``request``."""
+    task_id, exec_id = request.taskId, request.taskExecutionId
+    if resp.HasField("failureDetails"):
+        failed = pb.TaskFailedEvent(
+            taskScheduledId=task_id, failureDetails=resp.failureDetails, taskExecutionId=exec_id
+        )
+        return new_event(now, taskFailed=failed)
+    result = resp.result if resp.HasField("result") else None
+    return new_event(now, taskCompleted=pb.TaskCompletedEvent(taskScheduledId=task_id, taskExecutionId=exec_id,
+                                                              result=result))  # fmt: skip
+
+
+def purge_set(root: Instance, instances: dict[str, Instance], recursive: bool, force: bool) -> list[Instance]:
+    """Return ``root`` and, when ``recursive``, its descendants that may go too (finished ones, or all if ``force``)."""
+    doomed: list[Instance] = []
+    pending = [root]
+    while pending:
+        current = pending.pop()
+        if current in doomed:
+            continue
+        doomed.append(current)
+        if recursive:
+            for child_id in current.children():
+                child = instances.get(child_id)
+                if child is not None and (child.terminal or force):
+                    pending.append(child)
+    return doomed
 
 
 def workflow_state(inst: Instance, with_payloads: bool) -> Any:

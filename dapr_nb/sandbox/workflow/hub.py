@@ -1,409 +1,254 @@
-"""The workflow engine's live state: instances in memory, written through to SQLite, handed to workers.
+"""The workflow engine as one object: its lock, live state, worker streams, waiters and durable writes.
 
-Rules: one re-entrant lock guards the live state (instances, queues, streams); every change is queued
-to the group committer while the lock is held (so disk order is mutation order) and each RPC waits for
-its ticket after releasing the lock, so nothing is acknowledged before it is durable. A worker may see
-work whose commit is still queued: if the sandbox dies first, that work is simply dispatched again.
-One turn per instance is in flight at a time; a turn is only built when the instance has visible inbox
-events; work held by a stream that ends is handed out again.
+Rules: the hub alone owns its re-entrant lock and everything under it (``LiveState``, the
+dispatcher's queues, the waiters); callers use its methods only. Every change is queued to the group
+committer while the lock is held (so disk order is mutation order) and each call waits for its
+ticket after releasing the lock, so nothing is acknowledged before it is durable: a write SQLite
+refuses raises ``NotDurable`` (INTERNAL) in the call that made it and in every later one. A worker
+may see work whose commit is still queued: if the sandbox dies first, that work is simply
+dispatched again. Client commands never block on a worker except in ``wait``, whose every sleep is
+bounded by the caller's deadline and woken by instance changes or cancellation.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from . import engine
-from .dispatcher import Dispatcher, Stream, TaskKey
-from .engine import ANY_GENERATION, RUNNING, STALLED, SUSPENDED, TERMINATED, ChildStart, InboxItem, Instance, Outcome
-from .protos import Clock, pb, sv, ts
-from .store import Batch, Committer, StoredTask, WorkflowStore
+from .dispatcher import Dispatcher, Stream
+from .engine import RUNNING, SUSPENDED, EngineError, Instance
+from .live import LiveState, has_started
+from .messages import opt_str, pb, seconds_of, sv
+from .store import Batch, Committer, NotDurable, WorkflowStore
 
-log = logging.getLogger("dapr_nb.sandbox.workflow")
-
-
-@dataclass
-class Turn:
-    """An orchestration work item in flight: its token, stream, claimed inbox rows and new events."""
-
-    token: str
-    stream: Stream
-    items: list[InboxItem]
-    new_events: list[Any]
+WAIT_SLICE = 5.0
+"""Longest single sleep of a waiter; wake-ups normally come from instance changes."""
 
 
-@dataclass
-class ActivityTask:
-    """A pending activity; ``token``/``stream`` are set while a worker holds it."""
-
-    request: Any
-    token: str | None = None
-    stream: Stream | None = None
-
-
-def has_started(inst: Instance) -> bool:
-    """Return True when the current generation's executionStarted is committed."""
-    return any(e.HasField("executionStarted") for e in inst.history[:3])
-
-
-class HubCore:
-    """Instances, activity tasks and in-flight turns; the worker-facing half of the engine."""
+class WorkflowHub:
+    """The whole engine: client commands, worker streams and completions over one lock."""
 
     def __init__(self, path: Path, app_id: str = "") -> None:
-        self.app_id = app_id
         self._lock = threading.RLock()
-        self._clock = Clock()
-        store = WorkflowStore(path)
-        self.dispatcher = Dispatcher(self._lock, self)
-        self._instances, stored, self._next_seq, self._next_row = store.load()
-        self._committer = Committer(store)
-        self._tasks: dict[TaskKey, ActivityTask] = {}
-        self._tokens: dict[str, TaskKey] = {}
-        self._turns: dict[str, Turn] = {}
-        self._armed: dict[str, float] = {}
         self._watch: dict[str, tuple[threading.Condition, int]] = {}
         self.closed = False
+        store = WorkflowStore(path)
+        loaded = store.load()
+        self._committer = Committer(store)
+        self._dispatcher = Dispatcher(self._lock)
         with self._lock:
-            for task in stored:
-                key = (task.instance_id, task.generation, task.task_id)
-                self._tasks[key] = ActivityTask(task.request)
-                self.dispatcher.queue_activity(key)
-            for inst in self._instances.values():
-                self._check(inst)
-        self.dispatcher.start()
-        log.info("workflow engine loaded %d instances, %d pending activities", len(self._instances), len(stored))
+            self._live = LiveState(loaded, app_id, self._dispatcher, self._committer.submit, self._changed)
+        self._dispatcher.start(self._live)
+
+    @contextmanager
+    def _change(self) -> Iterator[Batch]:
+        """Hold the lock while the body fills a batch; after releasing it, wait until the batch is durable."""
+        with self._lock:
+            if self.closed:
+                raise NotDurable("UNAVAILABLE", "the sandbox is shutting down; the change was not saved")
+            batch = Batch()
+            yield batch
+            ticket = self._committer.submit(batch)
+        self._committer.wait(ticket)
 
     # -- worker side -------------------------------------------------------------------------------
 
-    def build_turn(self, instance_id: str, stream: Stream) -> Any | None:
-        """Return the WorkItem for an instance's next turn, claiming its visible inbox events."""
-        inst = self._instances.get(instance_id)
-        if inst is None or inst.terminal or instance_id in self._turns:
-            return None
-        items = self._visible(inst)
-        if not items:
-            return None
-        now = self._clock.now()
-        new_events = [engine.new_event(now, workflowStarted=pb.WorkflowStartedEvent())]
-        for item in items:
-            event = pb.HistoryEvent()
-            event.CopyFrom(item.event)
-            event.timestamp.CopyFrom(ts(self._clock.now()))
-            new_events.append(event)
-        request = pb.WorkflowRequest(instanceId=inst.id, executionId=sv(inst.execution_id), newEvents=new_events)
-        past = inst.history
-        warm = stream.warm.get(inst.id, 0)
-        if stream.stateful and 0 < warm <= len(past):
-            request.pastEvents.extend(past[warm:])
-            request.cachedHistory.eventCount = warm
-        else:
-            request.pastEvents.extend(past)
-        if stream.stateful:
-            stream.warm[inst.id] = len(past)
-        token = uuid.uuid4().hex
-        self._turns[inst.id] = Turn(token, stream, items, new_events)
-        stream.turns.add(inst.id)
-        return pb.WorkItem(workflowRequest=request, completionToken=token)
+    def open_stream(self, stateful: bool, pings: bool) -> Stream:
+        """Register a GetWorkItems stream."""
+        with self._lock:
+            return self._dispatcher.open_stream(stateful, pings)
 
-    def _visible(self, inst: Instance) -> list[InboxItem]:
-        """Return the inbox items a turn may take now (dropping other generations' leftovers)."""
-        stale = [i for i in inst.inbox if i.generation not in (ANY_GENERATION, inst.generation)]
-        if stale:
-            inst.inbox = [i for i in inst.inbox if i not in stale]
-            batch = Batch()
-            batch.delete_inbox([i.row for i in stale])
-            self._committer.submit(batch)
-        now = time.time()
-        items = [i for i in inst.inbox if i.visible_at <= now]
-        if not has_started(inst) and not any(i.event.HasField("executionStarted") for i in items):
-            return []
-        return items
+    def close_stream(self, stream: Stream) -> None:
+        """Forget a stream and hand its unanswered work out again (idempotent)."""
+        with self._lock:
+            self._dispatcher.close_stream(stream)
 
-    def build_activity(self, key: TaskKey, stream: Stream) -> Any | None:
-        """Return the WorkItem for a queued activity, or None if it is gone or already out."""
-        task = self._tasks.get(key)
-        if task is None or task.stream is not None:
-            return None
-        token = uuid.uuid4().hex
-        task.token, task.stream = token, stream
-        self._tokens[token] = key
-        stream.activities.add(key)
-        return pb.WorkItem(activityRequest=task.request, completionToken=token)
+    def next_item(self, stream: Stream, timeout: float) -> Any | None:
+        """Block up to ``timeout`` for the stream's next WorkItem; None on timeout or once it closed."""
+        return self._dispatcher.next_item(stream, timeout)
 
-    def abandon(self, stream: Stream) -> None:
-        """Re-queue every turn and activity the stream held."""
-        for instance_id in list(stream.turns):
-            turn = self._turns.get(instance_id)
-            if turn is not None and turn.stream is stream:
-                del self._turns[instance_id]
-                inst = self._instances.get(instance_id)
-                if inst is not None:
-                    self._check(inst)
-        for key in list(stream.activities):
-            task = self._tasks.get(key)
-            if task is not None and task.stream is stream:
-                if task.token:
-                    self._tokens.pop(task.token, None)
-                task.token, task.stream = None, None
-                self.dispatcher.queue_activity(key, front=True)
-        stream.turns.clear()
-        stream.activities.clear()
-
-    def timers_due(self, instance_ids: list[str]) -> None:
-        """Re-check instances whose timers or scheduled starts came due."""
-        for instance_id in instance_ids:
-            self._armed.pop(instance_id, None)
-            inst = self._instances.get(instance_id)
-            if inst is not None:
-                self._check(inst)
+    @property
+    def connected_workers(self) -> int:
+        """Return the number of open GetWorkItems streams."""
+        with self._lock:
+            return len(self._dispatcher.streams)
 
     def complete_turn(self, resp: Any) -> None:
         """Apply a worker's WorkflowResponse; stale or unknown responses are dropped."""
-        with self._lock:
-            if self.closed:
-                return
-            inst = self._instances.get(resp.instanceId)
-            turn = self._turns.get(resp.instanceId)
-            if inst is None or turn is None or (resp.completionToken and resp.completionToken != turn.token):
-                log.debug("dropping stale workflow response for %r", resp.instanceId)
-                return
-            del self._turns[inst.id]
-            turn.stream.turns.discard(inst.id)
-            now = self._clock.now()
-            outcome = engine.apply_response(inst, turn.new_events, resp, now)
-            batch = Batch()
-            consumed = {item.row for item in turn.items}
-            inst.inbox = [i for i in inst.inbox if i.row not in consumed]
-            batch.delete_inbox(sorted(consumed))
-            self._apply(inst, outcome, batch, now)
-            ticket = self._committer.submit(batch)
-            self._check(inst)
-        self._committer.wait(ticket)
+        with self._change() as batch:
+            self._live.finish_turn(resp, batch)
 
     def complete_activity(self, resp: Any) -> None:
         """Record an activity result in its instance's inbox; stale or duplicate results are dropped."""
+        with self._change() as batch:
+            self._live.record_activity(resp, batch)
+
+    # -- client side -------------------------------------------------------------------------------
+
+    def start(self, req: Any) -> str:
+        """Create an instance (reusing a terminal id) with executionStarted in its inbox."""
+        with self._change() as batch:
+            instance_id = req.instanceId or uuid.uuid4().hex
+            existing = self._live.instances.get(instance_id)
+            if existing is not None:
+                if not existing.terminal:
+                    raise EngineError("ALREADY_EXISTS", f"an active workflow with ID '{instance_id}' already exists")
+                if req.enforceUniqueInstanceId:
+                    raise EngineError("ALREADY_EXISTS", f"a workflow with ID '{instance_id}' already exists and the "
+                                      "create enforces instance ID uniqueness")  # fmt: skip
+                self._live.purge_one(existing, batch)
+            inst = self._live.new_instance(instance_id, req.name, opt_str(req, "input"), opt_str(req, "version"))
+            inst.tags = dict(req.tags)
+            if req.HasField("executionId") and req.executionId.value:
+                inst.execution_id = req.executionId.value
+            scheduled = seconds_of(req.scheduledStartTimestamp) if req.HasField("scheduledStartTimestamp") else None
+            inst.scheduled = scheduled
+            event = engine.execution_started(inst, self._live.clock.now(), app_id=self._live.app_id)
+            if req.HasField("parentTraceContext"):
+                event.executionStarted.parentTraceContext.CopyFrom(req.parentTraceContext)
+            self._live.add_inbox(inst, event, batch, visible_at=scheduled)
+            batch.put_instance(inst)
+        return instance_id
+
+    def get(self, instance_id: str, with_payloads: bool) -> Any:
+        """Return a GetInstanceResponse (``exists`` false for unknown ids)."""
         with self._lock:
-            if self.closed:
-                return
-            if resp.completionToken:
-                key = self._tokens.pop(resp.completionToken, None)
-            else:
-                inst = self._instances.get(resp.instanceId)
-                key = (resp.instanceId, inst.generation, resp.taskId) if inst is not None else None
-            task = self._tasks.pop(key, None) if key is not None else None
-            if key is None or task is None:
-                log.debug("dropping stale activity result for %r task %d", resp.instanceId, resp.taskId)
-                return
-            if task.token:
-                self._tokens.pop(task.token, None)
-            if task.stream is not None:
-                task.stream.activities.discard(key)
-            batch = Batch()
-            batch.delete_task(*key)
-            inst = self._instances.get(key[0])
-            if inst is not None and not inst.terminal and inst.generation == key[1]:
-                exec_id = task.request.taskExecutionId
-                if resp.HasField("failureDetails"):
-                    body = pb.TaskFailedEvent(taskScheduledId=key[2], failureDetails=resp.failureDetails,
-                                              taskExecutionId=exec_id)  # fmt: skip
-                    event = engine.new_event(self._clock.now(), taskFailed=body)
+            inst = self._live.instances.get(instance_id)
+            if inst is None:
+                return pb.GetInstanceResponse(exists=False)
+            return pb.GetInstanceResponse(exists=True, workflowState=engine.workflow_state(inst, with_payloads))
+
+    def wait(self, instance_id: str, done: Callable[[Instance], bool], with_payloads: bool, context: Any) -> Any:
+        """Block until ``done(instance)``, the instance vanishes, the deadline passes or the call is cancelled.
+
+        Returns the GetInstanceResponse, or None when the caller's deadline passed or it went away.
+        """
+        with self._lock:
+            cond, count = self._watch.get(instance_id, (threading.Condition(self._lock), 0))
+            self._watch[instance_id] = (cond, count + 1)
+            try:
+                while not self.closed:
+                    inst = self._live.instances.get(instance_id)
+                    if inst is None or done(inst):
+                        return self.get(instance_id, with_payloads)
+                    remaining = context.time_remaining()
+                    if not context.is_active() or (remaining is not None and remaining <= 0):
+                        return None
+                    cond.wait(WAIT_SLICE if remaining is None else min(remaining, WAIT_SLICE))
+                return None
+            finally:
+                cond, count = self._watch[instance_id]
+                if count <= 1:
+                    del self._watch[instance_id]
                 else:
-                    body = pb.TaskCompletedEvent(taskScheduledId=key[2], taskExecutionId=exec_id,
-                                                 result=resp.result if resp.HasField("result") else None)  # fmt: skip
-                    event = engine.new_event(self._clock.now(), taskCompleted=body)
-                self._add_inbox(inst, event, batch, generation=key[1])
-            ticket = self._committer.submit(batch)
-        self._committer.wait(ticket)
+                    self._watch[instance_id] = (cond, count - 1)
 
-    # -- applying outcomes ---------------------------------------------------------------------------
+    def wake(self, instance_id: str) -> None:
+        """Wake waiters of an instance (their call ended)."""
+        with self._lock:
+            self._changed(instance_id)
 
-    def _apply(self, inst: Instance, out: Outcome, batch: Batch, now: float) -> None:
-        if not has_started(inst) and any(e.HasField("executionStarted") for e in out.events):
-            inst.started = now
-            if inst.status == engine.PENDING:
-                inst.status = SUSPENDED if inst.suspended else RUNNING
-        self._append(inst, out.events, batch)
-        inst.custom_status = out.custom_status
-        inst.updated = now
-        if out.continue_as_new is not None:
-            self._continue_as_new(inst, *out.continue_as_new, batch, now)
-        elif out.completion is None:
-            self._schedule(inst, out, batch, now)
-        if out.stalled:
-            inst.status = STALLED
-        elif inst.status == STALLED:
-            inst.status = SUSPENDED if inst.suspended else RUNNING
-        for target, event in out.messages:
-            self._deliver(target, event, batch)
-        for target, reason, recurse in out.terminations:
-            self._terminate(target, reason, recurse, batch)
-        if out.completion is not None:
-            self._finish(inst, *out.completion, batch)
-        batch.put_instance(inst)
-        self._changed(inst)
+    def raise_event(self, instance_id: str, name: str, data: str | None) -> None:
+        """Queue eventRaised; events for unknown or finished instances are discarded."""
+        with self._change() as batch:
+            raised = pb.EventRaisedEvent(name=name, input=sv(data))
+            self._live.deliver(instance_id, engine.new_event(self._live.clock.now(), eventRaised=raised), batch)
 
-    def _append(self, inst: Instance, events: list[Any], batch: Batch) -> None:
-        batch.append_history(inst.id, len(inst.history), events)
-        inst.history.extend(events)
+    def suspend(self, instance_id: str, reason: str | None) -> None:
+        """Mark the instance SUSPENDED now and queue executionSuspended for the worker."""
+        self._set_suspended(instance_id, reason, True)
 
-    def _finish(self, inst: Instance, status: int, output: str | None, failure: bytes | None, batch: Batch) -> None:
-        inst.status, inst.output, inst.failure = status, output, failure
-        inst.completed = inst.updated = time.time()
-        inst.suspended = False
-        batch.delete_inbox([i.row for i in inst.inbox])
-        inst.inbox = []
-        self._drop_work(inst, batch)
-        self._notify_parent(inst, batch)
-        batch.put_instance(inst)
-        self._changed(inst)
+    def resume(self, instance_id: str, reason: str | None) -> None:
+        """Mark the instance RUNNING now and queue executionResumed; no-op unless suspended."""
+        self._set_suspended(instance_id, reason, False)
 
-    def _drop_work(self, inst: Instance, batch: Batch) -> None:
-        """Forget the instance's in-flight turn and every activity it still owns."""
-        turn = self._turns.pop(inst.id, None)
-        if turn is not None:
-            turn.stream.turns.discard(inst.id)
-        for key in [k for k in self._tasks if k[0] == inst.id]:
-            task = self._tasks.pop(key)
-            if task.token:
-                self._tokens.pop(task.token, None)
-            if task.stream is not None:
-                task.stream.activities.discard(key)
-        batch.delete_tasks_of(inst.id)
-        self._armed.pop(inst.id, None)
-
-    def _notify_parent(self, child: Instance, batch: Batch) -> None:
-        if child.parent_id is None:
-            return
-        parent = self._instances.get(child.parent_id)
-        if parent is None or parent.terminal or parent.execution_id != child.parent_execution:
-            return
-        event = engine.child_result_event(child, self._clock.now())
-        self._add_inbox(parent, event, batch, generation=parent.generation)
-
-    def _continue_as_new(self, inst: Instance, new_input: str | None, carryover: list[Any], batch: Batch,
-                         now: float) -> None:  # fmt: skip
-        self._drop_work(inst, batch)
-        inst.generation += 1
-        inst.execution_id = engine.new_execution_id()
-        inst.input = new_input
-        inst.history = []
-        batch.clear_history(inst.id)
-        surviving = [i.event for i in inst.inbox if i.generation == ANY_GENERATION]
-        batch.delete_inbox([i.row for i in inst.inbox])
-        inst.inbox = []
-        self.dispatcher.forget_warm(inst.id)
-        parent = self._instances.get(inst.parent_id) if inst.parent_id else None
-        self._add_inbox(inst, engine.execution_started(inst, now, parent.name if parent else None, self.app_id), batch)
-        for event in [*carryover, *surviving]:
-            copy = pb.HistoryEvent()
-            copy.CopyFrom(event)
-            copy.timestamp.CopyFrom(ts(self._clock.now()))
-            self._add_inbox(inst, copy, batch)
-
-    def _add_inbox(self, inst: Instance, event: Any, batch: Batch, visible_at: float | None = None,
-                   generation: int = ANY_GENERATION) -> None:  # fmt: skip
-        item = InboxItem(self._next_row, event, visible_at if visible_at is not None else time.time(), generation)
-        self._next_row += 1
-        inst.inbox.append(item)
-        batch.add_inbox(inst.id, item)
-        self._check(inst)
-
-    def _add_task(self, inst: Instance, request: Any, batch: Batch) -> None:
-        key = (inst.id, inst.generation, int(request.taskId))
-        self._tasks[key] = ActivityTask(request)
-        batch.add_task(StoredTask(inst.id, inst.generation, int(request.taskId), request))
-        self.dispatcher.queue_activity(key)
-
-    def _new_instance(self, instance_id: str, name: str, input_: str | None, version: str | None) -> Instance:
-        now = time.time()
-        inst = Instance(id=instance_id, seq=self._next_seq, name=name, execution_id=engine.new_execution_id(),
-                        created=now, updated=now, input=input_, version=version)  # fmt: skip
-        self._next_seq += 1
-        self._instances[instance_id] = inst
-        self.dispatcher.forget_warm(instance_id)
-        return inst
-
-    def _schedule(self, inst: Instance, work: Outcome | engine.Fork, batch: Batch, now: float) -> None:
-        """Queue what a turn (or a rerun's fork) asks for: activity tasks, durable timers, child workflows."""
-        for request in work.activities:
-            self._add_task(inst, request, batch)
-        for at, event in work.timers:
-            self._add_inbox(inst, event, batch, visible_at=at, generation=inst.generation)
-        for child in work.children:
-            self._start_child(inst, child, batch, now)
-
-    def _start_child(self, parent: Instance, child: ChildStart, batch: Batch, now: float) -> None:
-        existing = self._instances.get(child.instance_id)
-        if existing is not None and not existing.terminal:
-            message = f"an active workflow with ID '{child.instance_id}' already exists"
-            details = pb.TaskFailureDetails(errorType="WorkflowAlreadyExists", errorMessage=message)
-            failed = pb.ChildWorkflowInstanceFailedEvent(taskScheduledId=child.task_id, failureDetails=details)
-            self._add_inbox(parent, engine.new_event(now, childWorkflowInstanceFailed=failed), batch,
-                            generation=parent.generation)  # fmt: skip
-            return
-        if existing is not None:
-            self._purge_one(existing, batch)
-        inst = self._new_instance(child.instance_id, child.name, child.input, child.version)
-        inst.parent_id, inst.parent_execution, inst.parent_task = parent.id, parent.execution_id, child.task_id
-        self._add_inbox(inst, engine.execution_started(inst, now, parent.name, self.app_id), batch)
-        batch.put_instance(inst)
-
-    def _deliver(self, target_id: str, event: Any, batch: Batch) -> None:
-        target = self._instances.get(target_id)
-        if target is not None and not target.terminal:
-            self._add_inbox(target, event, batch)
-
-    def _terminate(self, instance_id: str, output: str | None, recurse: bool, batch: Batch) -> None:
-        """Terminate an instance now (no worker turn needed), then its children when ``recurse``."""
-        inst = self._instances.get(instance_id)
-        if inst is None or inst.terminal:
-            return
-        terminated = pb.ExecutionTerminatedEvent(input=sv(output), recurse=recurse)
-        completed = pb.ExecutionCompletedEvent(workflowStatus=TERMINATED, result=sv(output))
-        self._drop_work(inst, batch)
-        self._append(inst, [engine.new_event(self._clock.now(), executionTerminated=terminated),
-                            engine.new_event(self._clock.now(), executionCompleted=completed)], batch)  # fmt: skip
-        self._finish(inst, TERMINATED, output, None, batch)
-        if recurse:
-            for child_id in inst.children():
-                self._terminate(child_id, output, True, batch)
-
-    def _purge_one(self, inst: Instance, batch: Batch) -> None:
-        self._drop_work(inst, batch)
-        del self._instances[inst.id]
-        batch.delete_instance(inst.id)
-        self.dispatcher.forget_warm(inst.id)
-        self._changed(inst)
-
-    # -- readiness and waiters -------------------------------------------------------------------------
-
-    def _check(self, inst: Instance) -> None:
-        """Queue the instance for a turn if it has visible inbox events, else arm a timer for the next one."""
-        if inst.terminal or inst.id in self._turns or not inst.inbox:
-            return
-        now = time.time()
-        started = has_started(inst)
-        soonest: float | None = None
-        for item in inst.inbox:
-            if item.generation not in (ANY_GENERATION, inst.generation):
-                continue
-            if not started and not item.event.HasField("executionStarted"):
-                continue
-            if item.visible_at <= now:
-                self.dispatcher.mark_ready(inst.id)
+    def _set_suspended(self, instance_id: str, reason: str | None, suspended: bool) -> None:
+        with self._change() as batch:
+            inst = self._live.require(instance_id)
+            if inst.terminal or inst.suspended == suspended:
                 return
-            soonest = item.visible_at if soonest is None else min(soonest, item.visible_at)
-        if soonest is not None and (inst.id not in self._armed or soonest < self._armed[inst.id]):
-            self._armed[inst.id] = soonest
-            self.dispatcher.arm(soonest, inst.id)
+            inst.suspended = suspended
+            if suspended and inst.status == RUNNING:
+                inst.status = SUSPENDED
+            elif not suspended and inst.status == SUSPENDED:
+                inst.status = RUNNING if has_started(inst) or inst.started else engine.PENDING
+            inst.updated = time.time()
+            now = self._live.clock.now()
+            if suspended:
+                event = engine.new_event(now, executionSuspended=pb.ExecutionSuspendedEvent(input=sv(reason)))
+            else:
+                event = engine.new_event(now, executionResumed=pb.ExecutionResumedEvent(input=sv(reason)))
+            self._live.add_inbox(inst, event, batch)
+            batch.put_instance(inst)
+            self._changed(inst.id)
 
-    def _changed(self, inst: Instance) -> None:
-        watch = self._watch.get(inst.id)
+    def terminate(self, instance_id: str, output: str | None, recursive: bool) -> None:
+        """Terminate the instance (and its children when ``recursive``); no-op when already finished."""
+        with self._change() as batch:
+            self._live.require(instance_id)
+            self._live.terminate(instance_id, output, recursive, batch)
+
+    def purge(self, instance_id: str, recursive: bool, force: bool) -> int:
+        """Delete a finished instance (and its finished children when ``recursive``); return how many."""
+        with self._change() as batch:
+            inst = self._live.require(instance_id)
+            if not inst.terminal and not force:
+                raise EngineError("FAILED_PRECONDITION", "orchestration has not yet completed")
+            doomed = engine.purge_set(inst, self._live.instances, recursive, force)
+            for victim in doomed:
+                self._live.purge_one(victim, batch)
+        return len(doomed)
+
+    def list_ids(self, token: str | None, page_size: int | None) -> tuple[list[str], str | None]:
+        """Return one page of instance ids in creation order and the cursor of the next page (None at the end)."""
+        with self._lock:
+            after = int(token) if token else 0
+            ordered = [inst for inst in self._live.instances.values() if inst.seq > after]
+            ordered.sort(key=lambda inst: inst.seq)
+            if page_size is None or page_size >= len(ordered):
+                return [inst.id for inst in ordered], None
+            page = ordered[:page_size]
+            return [inst.id for inst in page], str(page[-1].seq)
+
+    def history(self, instance_id: str) -> list[Any]:
+        """Return the committed history of the instance's current generation."""
+        with self._lock:
+            return list(self._live.require(instance_id).history)
+
+    def rerun(self, req: Any) -> str:
+        """Start a new instance replaying ``req.sourceInstanceID`` up to ``req.eventID`` (RerunWorkflowFromEvent)."""
+        with self._change() as batch:
+            source = self._live.require(req.sourceInstanceID)
+            if not source.terminal:
+                raise EngineError("INVALID_ARGUMENT", f"'{source.id}' is not in a terminal state")
+            if source.parent_id is not None:
+                raise EngineError("INVALID_ARGUMENT", f"'{source.id}' is a child workflow and cannot be rerun")
+            new_id = req.newInstanceID if req.HasField("newInstanceID") else uuid.uuid4().hex
+            if new_id in self._live.instances:
+                raise EngineError("ALREADY_EXISTS", f"workflow '{new_id}' already exists")
+            now = self._live.clock.now()
+            probe = Instance(id=new_id, seq=0, name=source.name, execution_id=engine.new_execution_id(), created=now)
+            child_id = req.newChildWorkflowInstanceID if req.HasField("newChildWorkflowInstanceID") else None
+            new_input = req.input.value if req.HasField("input") else None
+            forked = engine.fork(source, probe, req.eventID, new_input, req.overwriteInput, child_id, now)
+            target = self._live.new_instance(new_id, source.name, source.input, source.version)
+            target.execution_id, target.tags = probe.execution_id, dict(source.tags)
+            target.status, target.started = RUNNING, now
+            self._live.append(target, forked.history, batch)
+            self._live.schedule(target, forked, batch, now)
+            batch.put_instance(target)
+        return new_id
+
+    # -- waiters and shutdown ----------------------------------------------------------------------
+
+    def _changed(self, instance_id: str) -> None:
+        watch = self._watch.get(instance_id)
         if watch is not None:
             watch[0].notify_all()
 
@@ -413,9 +258,9 @@ class HubCore:
             if self.closed:
                 return
             self.closed = True
-            for stream in list(self.dispatcher.streams.values()):
-                self.dispatcher.close_stream(stream)
-            self.dispatcher.close()
+            for stream in list(self._dispatcher.streams.values()):
+                self._dispatcher.close_stream(stream)
+            self._dispatcher.close()
             for cond, _ in self._watch.values():
                 cond.notify_all()
         self._committer.close()

@@ -17,9 +17,11 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2, wrappers_pb2
 
-from .commands import WorkflowHub
-from .engine import DONE_FOR_WAITERS, PENDING, EngineError
-from .protos import SERVICE_NAME, ServicerBase, add_servicer, opt_str, pb
+from ...core._durabletask import SERVICE_NAME, add_servicer, servicer_base
+from ..grpc_api._base import unary
+from .engine import DONE_FOR_WAITERS, PENDING
+from .hub import WorkflowHub
+from .messages import opt_str, pb
 
 log = logging.getLogger("dapr_nb.sandbox.workflow")
 
@@ -31,11 +33,7 @@ STATEFUL_HISTORY = 2
 HEALTH_PING = 3
 
 
-def _abort(context: grpc.ServicerContext, exc: EngineError) -> Any:
-    context.abort(getattr(grpc.StatusCode, exc.code), str(exc))
-
-
-class TaskHubServicer(ServicerBase):  # type: ignore[misc]
+class TaskHubServicer(servicer_base()):  # type: ignore[misc]
     """TaskHubSidecarService served from a WorkflowHub."""
 
     def __init__(self, hub: WorkflowHub, ping_interval: float = PING_INTERVAL) -> None:
@@ -46,13 +44,11 @@ class TaskHubServicer(ServicerBase):  # type: ignore[misc]
         """Answer the worker's (re)connect and keep-alive probe."""
         return empty_pb2.Empty()
 
+    @unary
     def StartInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Create an instance; wait briefly for a connected worker to start it (unless scheduled)."""
-        try:
-            instance_id = self._hub.start(request)
-        except EngineError as exc:
-            return _abort(context, exc)
-        if self._hub.dispatcher.streams and not request.HasField("scheduledStartTimestamp"):
+        instance_id = self._hub.start(request)
+        if self._hub.connected_workers and not request.HasField("scheduledStartTimestamp"):
             limited = _Limited(context, START_WAIT)
             self._hub.wait(instance_id, lambda inst: inst.status != PENDING, False, limited)
         return pb.CreateInstanceResponse(instanceId=instance_id)
@@ -80,43 +76,36 @@ class TaskHubServicer(ServicerBase):  # type: ignore[misc]
             context.abort(grpc.StatusCode.CANCELLED, "wait cancelled")
         return response
 
+    @unary
     def RaiseEvent(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Queue an external event (discarded for unknown or finished instances)."""
         self._hub.raise_event(request.instanceId, request.name, opt_str(request, "input"))
         return pb.RaiseEventResponse()
 
+    @unary
     def TerminateInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Terminate an instance, recursively when asked."""
-        try:
-            self._hub.terminate(request.instanceId, opt_str(request, "output"), request.recursive)
-        except EngineError as exc:
-            return _abort(context, exc)
+        self._hub.terminate(request.instanceId, opt_str(request, "output"), request.recursive)
         return pb.TerminateResponse()
 
+    @unary
     def SuspendInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Suspend an instance (visible as SUSPENDED when this returns)."""
-        try:
-            self._hub.suspend(request.instanceId, opt_str(request, "reason"))
-        except EngineError as exc:
-            return _abort(context, exc)
+        self._hub.suspend(request.instanceId, opt_str(request, "reason"))
         return pb.SuspendResponse()
 
+    @unary
     def ResumeInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Resume a suspended instance."""
-        try:
-            self._hub.resume(request.instanceId, opt_str(request, "reason"))
-        except EngineError as exc:
-            return _abort(context, exc)
+        self._hub.resume(request.instanceId, opt_str(request, "reason"))
         return pb.ResumeResponse()
 
+    @unary
     def PurgeInstances(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Purge one finished instance (recursively, or forcibly, when asked)."""
         if request.WhichOneof("request") != "instanceId":
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "multi-instance purge is not implemented")
-        try:
-            count = self._hub.purge(request.instanceId, request.recursive, bool(request.force))
-        except EngineError as exc:
-            return _abort(context, exc)
+        count = self._hub.purge(request.instanceId, request.recursive, bool(request.force))
         return pb.PurgeInstancesResponse(deletedInstanceCount=count, isComplete=wrappers_pb2.BoolValue(value=True))
 
     def ListInstanceIDs(self, request: Any, context: grpc.ServicerContext) -> Any:
@@ -126,42 +115,33 @@ class TaskHubServicer(ServicerBase):  # type: ignore[misc]
         ids, next_token = self._hub.list_ids(token, size)
         return pb.ListInstanceIDsResponse(instanceIds=ids, continuationToken=next_token)
 
+    @unary
     def GetInstanceHistory(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Return the committed history (NOT_FOUND for unknown or purged instances)."""
-        try:
-            return pb.GetInstanceHistoryResponse(events=self._hub.history(request.instanceId))
-        except EngineError as exc:
-            return _abort(context, exc)
+        return pb.GetInstanceHistoryResponse(events=self._hub.history(request.instanceId))
 
+    @unary
     def RerunWorkflowFromEvent(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Start a new instance from a finished one's history up to an event."""
-        try:
-            return pb.RerunWorkflowFromEventResponse(newInstanceID=self._hub.rerun(request))
-        except EngineError as exc:
-            return _abort(context, exc)
+        return pb.RerunWorkflowFromEventResponse(newInstanceID=self._hub.rerun(request))
 
     def GetWorkItems(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         """Stream work items to a worker until it disconnects; its unanswered items are handed out again."""
         capabilities = set(request.capabilities)
         hub = self._hub
-        with hub._lock:
-            stream = hub.dispatcher.open_stream(STATEFUL_HISTORY in capabilities, HEALTH_PING in capabilities)
-
-        def release() -> None:
-            with hub._lock:
-                hub.dispatcher.close_stream(stream)
-
-        context.add_callback(release)
+        stream = hub.open_stream(STATEFUL_HISTORY in capabilities, HEALTH_PING in capabilities)
+        context.add_callback(lambda: hub.close_stream(stream))
         try:
             while context.is_active() and not stream.closed and not hub.closed:
-                item = hub.dispatcher.next_item(stream, self._ping_interval)
+                item = hub.next_item(stream, self._ping_interval)
                 if item is not None:
                     yield item
                 elif stream.pings and not stream.closed and context.is_active():
                     yield pb.WorkItem(healthPing=pb.HealthPing())
         finally:
-            release()
+            hub.close_stream(stream)
 
+    @unary
     def CompleteOrchestratorTask(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Apply a worker's orchestration turn result."""
         self._hub.complete_turn(request)
@@ -171,6 +151,7 @@ class TaskHubServicer(ServicerBase):  # type: ignore[misc]
         """Alias of CompleteOrchestratorTask (1.19 name)."""
         return self.CompleteOrchestratorTask(request, context)
 
+    @unary
     def CompleteActivityTask(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Record an activity result."""
         self._hub.complete_activity(request)
@@ -209,7 +190,7 @@ class WorkflowService:
     @property
     def connected_workers(self) -> int:
         """Return the number of open GetWorkItems streams."""
-        return len(self.hub.dispatcher.streams)
+        return self.hub.connected_workers
 
     def close(self) -> None:
         """Release streams and waiters and close the database."""

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engine import InboxItem, Instance
-from .protos import pb
+from .engine import EngineError, InboxItem, Instance
+from .messages import pb
 
 log = logging.getLogger("dapr_nb.sandbox.workflow")
 
@@ -98,6 +98,10 @@ class Batch:
             self.ops.append((f"DELETE FROM {table} WHERE {column} = ?", (instance_id,)))
 
 
+Loaded = tuple[dict[str, Instance], list[StoredTask], int, int]
+"""What ``WorkflowStore.load`` returns: instances, pending tasks, next seq, next inbox row id."""
+
+
 class WorkflowStore:
     """The SQLite file behind the workflow engine."""
 
@@ -123,7 +127,7 @@ class WorkflowStore:
             raise
         db.execute("COMMIT")
 
-    def load(self) -> tuple[dict[str, Instance], list[StoredTask], int, int]:
+    def load(self) -> Loaded:
         """Return instances (with history and inbox), pending tasks, and the next seq / inbox row ids."""
         instances: dict[str, Instance] = {}
         for instance_id, seq, meta in self._db.execute("SELECT id, seq, meta FROM instances ORDER BY seq"):
@@ -154,12 +158,18 @@ class WorkflowStore:
         self._db.close()
 
 
+class NotDurable(EngineError):
+    """A change the store did not make durable: ``INTERNAL`` when SQLite refused it, ``UNAVAILABLE`` after close."""
+
+
 class Committer:
     """Group commit: batches are queued in order and one thread writes all queued batches per transaction.
 
     ``submit`` is called under the hub's lock (so queue order is mutation order) and returns a ticket;
     RPC handlers ``wait`` for their ticket after releasing the lock, so nothing is acknowledged before it
-    is durable while the lock is never held across an fsync.
+    is durable while the lock is never held across an fsync. When a transaction fails, its tickets and
+    every later one raise :class:`NotDurable`: memory has moved past the disk, so later batches are not
+    written either and the file keeps the last whole turn; restarting the sandbox reloads it.
     """
 
     def __init__(self, store: WorkflowStore) -> None:
@@ -167,7 +177,8 @@ class Committer:
         self._cv = threading.Condition()
         self._queue: list[Batch] = []
         self._submitted = 0
-        self._done = 0
+        self._durable = 0
+        self._failed: NotDurable | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="dapr-nb-wf-commit", daemon=True)
         self._thread.start()
@@ -176,16 +187,22 @@ class Committer:
         """Queue a batch; return the ticket to wait for (empty batches wait for nothing new)."""
         with self._cv:
             if batch.ops:
-                self._queue.append(batch)
                 self._submitted += 1
-                self._cv.notify_all()
+                if self._closed and self._failed is None:
+                    self._failed = NotDurable("UNAVAILABLE", "the sandbox is shutting down; the change was not saved")
+                if self._failed is None:
+                    self._queue.append(batch)
+                    self._cv.notify_all()
             return self._submitted
 
     def wait(self, ticket: int) -> None:
-        """Block until every batch up to ``ticket`` is on disk (or the committer closed)."""
+        """Block until every batch up to ``ticket`` is on disk; raise NotDurable if one of them never will be."""
         with self._cv:
-            while self._done < ticket and not self._closed:
-                self._cv.wait(1.0)
+            while self._durable < ticket and self._failed is None:
+                self._cv.wait()
+            if self._durable < ticket:
+                assert self._failed is not None
+                raise self._failed
 
     def _run(self) -> None:
         while True:
@@ -198,10 +215,16 @@ class Committer:
                 upto = self._submitted
             try:
                 self._store.commit(batches)
-            except Exception:  # noqa: BLE001 - keep serving; the in-memory state stays authoritative
-                log.exception("writing workflow state failed")
+            except Exception as exc:  # noqa: BLE001 - reported to every waiting RPC, not raised here
+                log.error("writing workflow state failed: %s; refusing further changes until restart", exc)
+                failed = NotDurable("INTERNAL", f"the workflow store could not save the change: {exc}; "
+                                    "restart the sandbox to reload the last saved state")  # fmt: skip
+                with self._cv:
+                    self._failed, self._queue = failed, []
+                    self._cv.notify_all()
+                continue
             with self._cv:
-                self._done = upto
+                self._durable = upto
                 self._cv.notify_all()
 
     def close(self) -> None:

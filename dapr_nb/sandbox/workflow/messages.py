@@ -1,7 +1,7 @@
-"""The one adapter over the private ``dapr.ext.workflow._durabletask`` protos (pinned to dapr 1.19).
+"""Protobuf values as the engine uses them: ``pb`` (the Durable Task messages), timestamps, optional strings, a clock.
 
-Rule: no other module imports ``_durabletask``; everything proto-shaped goes through ``pb`` here.
-Importing this module executes ``dapr.ext.workflow/__init__`` (≈0.6 s), so import it lazily.
+Rule: ``pb`` comes from the one adapter, :mod:`dapr_nb.core._durabletask`; nothing here imports the
+private protos itself. Importing this module loads them (≈0.6 s), so import it lazily.
 """
 
 from __future__ import annotations
@@ -10,17 +10,12 @@ import calendar
 import time
 from typing import Any
 
-from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grpc as _grpc
-from dapr.ext.workflow._durabletask.internal import protos as _protos
 from google.protobuf import timestamp_pb2, wrappers_pb2
 
-pb: Any = _protos
-"""Durable Task messages and enums (``HistoryEvent``, ``WorkflowAction``, ``WorkItem`` …)."""
+from ...core import _durabletask
 
-ServicerBase: Any = _grpc.TaskHubSidecarServiceServicer
-add_servicer: Any = _grpc.add_TaskHubSidecarServiceServicer_to_server
-SERVICE_NAME = "TaskHubSidecarService"
-"""The proto package is empty, so the full service name is bare."""
+pb: Any = _durabletask.protos()
+"""Durable Task messages and enums (``HistoryEvent``, ``WorkflowAction``, ``WorkItem`` …)."""
 
 SENTINEL_SECONDS = calendar.timegm((9999, 1, 1, 0, 0, 0))
 """fireAt at or after this instant is an 'optional' timer (wait without timeout): never scheduled."""
