@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from widget_support import dapr_threads, eventually
+from _waiting import wait_until
+from widget_support import dapr_threads
 
 from dapr_nb import watch_config
 from dapr_nb.client import Client
@@ -166,5 +167,5 @@ def test_a_failed_first_read_leaves_no_watch_behind(tmp_path: Any, unique: Any) 
                 assert watch.wait(1, timeout=10)
             finally:
                 watch.close()
-            eventually(lambda: not store.subscription_ids(), what="the server-side subscription to end")
-            eventually(lambda: dapr_threads() <= before, what=f"the threads to end: {dapr_threads() - before}")
+            wait_until(lambda: not store.subscription_ids(), message="the server-side subscription to end")
+            wait_until(lambda: dapr_threads() <= before, message=lambda: f"threads left: {dapr_threads() - before}")

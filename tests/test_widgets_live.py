@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from _waiting import wait_until
 from traitlets import TraitError, TraitType
-from widget_support import CountingClient, dapr_threads, eventually
+from widget_support import CountingClient, dapr_threads
 
 from dapr_nb import board
 from dapr_nb.client import Client
@@ -123,11 +124,11 @@ def test_an_outage_shows_in_state_and_error(make_sandbox: Callable[..., Sandbox]
     try:
         assert (view.state, view.error, view.reconnects) == ("connected", "", 0) and view.active
         sb.stop()
-        eventually(lambda: view.flush() or view.state == "reconnecting", what="reconnecting")
+        wait_until(lambda: view.flush() or view.state == "reconnecting", message="reconnecting")
         assert view.error.startswith("poll failed: ") and view.error in view.errors and view.active
         assert view.error in view.snapshot_html()
         sb.restart()
-        eventually(lambda: view.flush() or view.state == "connected", timeout=30, what="connected again")
+        wait_until(lambda: view.flush() or view.state == "connected", timeout=30, message="connected again")
         assert (view.error, view.reconnects) == ("", 1) and view.errors  # the history of errors stays
     finally:
         view.close()

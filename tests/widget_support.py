@@ -1,11 +1,10 @@
-"""Helpers for the widget tests: a real Client whose RPCs are counted, and waiting on a condition."""
+"""Helpers for the widget tests: a real Client whose RPCs are counted, and the client-side threads."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 from dapr_nb.client import Client
@@ -49,14 +48,6 @@ class CountingClient:
                     instruction = op.send(reply)
         except StopIteration as stop:
             return stop.value
-
-
-def eventually(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    """Wait (bounded) until ``predicate()`` holds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 _SANDBOX_THREADS = ("dapr-nb-grpc", "dapr-nb-http", "dapr-nb-sandbox", "dapr-nb-wf-", "dapr-nb-pubsub-")
