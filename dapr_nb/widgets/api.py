@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .connection import Source
 
 W = TypeVar("W", bound="LiveWidget")
+P = TypeVar("P", bound="Poller")
 
 if TYPE_CHECKING:
     from .board import WorkflowBoard
     from .config_watch import ConfigWatch
     from .live import LiveWidget
+    from .poller import Poller
     from .stream_pump import Policy
     from .timeline import WorkflowTimeline
     from .topic_stream import TopicStream
@@ -61,7 +63,7 @@ def _connected(widget: W, what: str, timeout: float) -> W:
     return widget
 
 
-def _polled(widget: W, live: bool, timeout: float) -> W:
+def _polled(widget: P, live: bool, timeout: float) -> P:
     """Start a polling widget and wait (≤ ``timeout`` s) for its first poll; ``live=False``: poll once, no thread.
 
     A failed first poll does not raise: its reason is the last of ``errors`` (and ``error``) — the magics fail

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as w  # type: ignore[import-untyped]
-from traitlets import Dict, Float, Int, List, Unicode, validate
+from traitlets import Dict, Int, List, Unicode, validate
 
 from ..core.results import WorkflowState
 from . import registry, render
 from .connection import Source
-from .live import LiveWidget, at_least
+from .live import at_least
+from .poller import Poller
 
 _FAR_FUTURE = _dt.datetime.max.replace(tzinfo=_dt.timezone.utc)
 
@@ -52,13 +53,11 @@ def board_rows(states: Sequence[WorkflowState], now: _dt.datetime) -> list[dict[
     ]  # fmt: skip
 
 
-class WorkflowBoard(LiveWidget):
+class WorkflowBoard(Poller):
     """Live status counts and instance list; filter by workflow ``name`` and/or ``statuses``.
 
     Nothing is read until :meth:`start` or :meth:`refresh` (``dapr_nb.board()`` starts it).
     """
-
-    OPEN_FAILED = LOST = "poll failed"
 
     title = Unicode("workflows", help="the board's title").tag(sync=True)
     total = Int(0, help="instances that pass the filters").tag(sync=True)
@@ -66,7 +65,6 @@ class WorkflowBoard(LiveWidget):
     rows: List[dict[str, Any]] = List(help="the newest max_rows instances: name, id, status, custom status, age").tag(
         sync=True
     )
-    poll = Float(1.0, help="seconds between polls")
     max_rows = Int(50, help="rows shown (and fetched with payloads)")
 
     def __init__(
@@ -91,58 +89,31 @@ class WorkflowBoard(LiveWidget):
         self._states: list[WorkflowState] = []
         self._shown: list[WorkflowState] = []
         self._lock = threading.Lock()
-        self._polling = threading.Lock()
-
-    @validate("poll")
-    def _check_poll(self, proposal: Any) -> Any:
-        return at_least(proposal, 0.01)
 
     @validate("max_rows")
     def _check_rows(self, proposal: Any) -> Any:
         return at_least(proposal, 1)
-
-    @property
-    def pace(self) -> float:
-        """Return ``poll``: the worker waits that long between polls."""
-        return float(self.poll)
-
-    def ready(self, handle: Any) -> None:
-        """Poll for the first time (worker thread)."""
-        self._poll()
-
-    def fetch(self, handle: Any) -> bool:
-        """Poll (worker thread)."""
-        self._poll()
-        return True
-
-    def refresh(self) -> None:
-        """Poll once on the calling thread (errors land in ``errors``); the worker does this every ``poll`` s."""
-        try:
-            self._poll()
-        except Exception as exc:  # sidecar down: keep the last list, show why
-            self.note_error(f"{self.OPEN_FAILED}: {exc}")
-        self.flush()
 
     def _wanted(self, state: WorkflowState) -> bool:
         return (self.name_filter is None or state.name == self.name_filter) and (
             not self.statuses or state.status in self.statuses
         )
 
-    def _poll(self) -> None:
-        with self._polling:
-            known: dict[str, WorkflowState] = {}
-            for iid in self.client.list_workflow_ids():
-                state = self._known.get(iid)
-                if state is None or not state.is_terminal:
-                    state = self.client.get_workflow(iid, fetch_payloads=False)
-                if state is not None:
-                    known[iid] = state
-            states = sorted((s for s in known.values() if self._wanted(s)), key=_order)
-            shown = [self._with_payloads(s) for s in states[-self.max_rows :]]
-            self._known, self._detailed = known, {s.instance_id: s for s in shown}
+    def poll_once(self) -> bool:
+        """List the instances and read what may have changed (see the module rule); always True (ages move)."""
+        known: dict[str, WorkflowState] = {}
+        for iid in self.client.list_workflow_ids():
+            state = self._known.get(iid)
+            if state is None or not state.is_terminal:
+                state = self.client.get_workflow(iid, fetch_payloads=False)
+            if state is not None:
+                known[iid] = state
+        states = sorted((s for s in known.values() if self._wanted(s)), key=_order)
+        shown = [self._with_payloads(s) for s in states[-self.max_rows :]]
+        self._known, self._detailed = known, {s.instance_id: s for s in shown}
         with self._lock:
             self._states, self._shown = states, shown
-        self._batcher.request()
+        return True
 
     def _with_payloads(self, state: WorkflowState) -> WorkflowState:
         """Return the state with payloads: the one read before unless the status or last update moved."""

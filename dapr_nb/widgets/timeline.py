@@ -15,12 +15,13 @@ from dataclasses import replace
 from typing import Any
 
 import ipywidgets as w  # type: ignore[import-untyped]
-from traitlets import Bool, Float, Int, List, Unicode, validate
+from traitlets import Bool, Int, List, Unicode, validate
 
 from ..core.results import WorkflowState
 from . import registry
 from .connection import Source
-from .live import RUNNING, LiveWidget, at_least
+from .live import RUNNING, at_least
+from .poller import Poller
 from .render import errors_html
 from .timeline_model import AGGREGATE_AT, Timeline, build_timeline
 from .timeline_render import timeline_html
@@ -46,14 +47,12 @@ def fetch_timeline(
     return replace(timeline, children=children)
 
 
-class WorkflowTimeline(LiveWidget):
+class WorkflowTimeline(Poller):
     """Live timeline of a workflow instance: status header, one row per span, tooltips, a 'now' playhead.
 
     ``instance`` is the newest WorkflowState (None until read, or when there is no such instance).
     Nothing is read until :meth:`start` or :meth:`refresh` (``dapr_nb.timeline()`` starts it).
     """
-
-    OPEN_FAILED = LOST = "poll failed"
 
     instance_id = Unicode(help="the workflow instance shown").tag(sync=True)
     name = Unicode(help="the workflow's name").tag(sync=True)
@@ -62,7 +61,6 @@ class WorkflowTimeline(LiveWidget):
     event_count = Int(0, help="history events read").tag(sync=True)
     live = Bool(False, help="whether the timeline still follows the instance").tag(sync=True)
     rows: List[dict[str, Any]] = List(help="the timeline's rows: label, kind, number of spans").tag(sync=True)
-    poll = Float(0.5, help="seconds between polls of the instance's state")
     aggregate_at = Int(AGGREGATE_AT, read_only=True, help="bars of one name are aggregated from this many on")
 
     def __init__(
@@ -86,56 +84,22 @@ class WorkflowTimeline(LiveWidget):
         self._gone = False
         self._seen: Any = None
         self._lock = threading.Lock()
-        self._polling = threading.Lock()
-
-    @validate("poll")
-    def _check_poll(self, proposal: Any) -> Any:
-        return at_least(proposal, 0.01)
 
     @validate("aggregate_at")
     def _check_aggregate(self, proposal: Any) -> Any:
         return at_least(proposal, 1)
 
     @property
-    def pace(self) -> float:
-        """Return ``poll``: the worker waits that long between polls."""
-        return float(self.poll)
-
-    @property
     def terminal(self) -> bool:
         """Return whether the instance has finished, or does not exist (False before the first poll)."""
         return self._gone or (self.instance is not None and self.instance.is_terminal)
-
-    def ready(self, handle: Any) -> None:
-        """Poll for the first time (worker thread)."""
-        self._poll()
-
-    def fetch(self, handle: Any) -> bool:
-        """Poll, and redraw even when nothing changed, so the 'now' playhead moves (worker thread)."""
-        self._poll()
-        self._batcher.request()
-        return True
 
     def finished(self) -> bool:
         """Return whether the instance is terminal or gone: then there is nothing more to follow."""
         return self.terminal
 
-    def refresh(self) -> bool:
-        """Poll once on the calling thread; return whether the picture changed (errors land in ``errors``)."""
-        try:
-            changed = self._poll()
-        except Exception as exc:  # the sidecar is down or the history is gone: show it
-            self.note_error(f"{self.OPEN_FAILED}: {exc}")
-            changed = False
-        self.flush()
-        return changed
-
-    def _poll(self) -> bool:
+    def poll_once(self) -> bool:
         """Read the state without payloads; on a change, the state with payloads and the history."""
-        with self._polling:
-            return self._read()
-
-    def _read(self) -> bool:
         state = self.client.get_workflow(self.instance_id, fetch_payloads=False)
         if state is None:
             self.note_error(f"no workflow instance {self.instance_id!r}")
@@ -149,7 +113,6 @@ class WorkflowTimeline(LiveWidget):
         timeline = fetch_timeline(self.client, self.instance_id, aggregate_at=self.aggregate_at)
         with self._lock:
             self.instance, self.timeline, self._seen = full, timeline, seen
-        self._batcher.request()
         return True
 
     def apply(self) -> None:
