@@ -72,7 +72,6 @@ class _Bindings:
         workflow.resume_workflow, workflow.terminate_workflow, workflow.purge_workflow,
         workflow.list_workflow_ids, workflow.get_workflow_history, workflow.rerun_workflow,
     )  # fmt: skip
-    STREAMS = ("subscribe", "subscribe_configuration", "lock")
     _driver_class: type[SyncDriver] | type[AioDriver]
 
     def __init__(
@@ -171,7 +170,7 @@ class Client(_Bindings):
         dead_letter_topic: str | None = None,
         timeout: float = 10.0,
     ) -> Subscription:
-        """Open a streaming subscription to ``topic``; iterate it and ack each message explicitly."""
+        """Open a streaming subscription to ``topic``; iterate it, ack each message (see ``.state``)."""
         protocol = TopicSubscription(pubsub, topic, metadata=metadata, dead_letter_topic=dead_letter_topic)
         return Subscription(self._driver, protocol).open(timeout)
 
@@ -265,7 +264,7 @@ class AsyncClient(_Bindings):
         dead_letter_topic: str | None = None,
         timeout: float = 10.0,
     ) -> AsyncSubscription:
-        """Open a streaming subscription to ``topic``; ``async for`` it and ack each message explicitly."""
+        """Open a streaming subscription to ``topic``; ``async for`` it, ack each message (see ``.state``)."""
         protocol = TopicSubscription(pubsub, topic, metadata=metadata, dead_letter_topic=dead_letter_topic)
         return await AsyncSubscription(self._driver, protocol).open(timeout)
 

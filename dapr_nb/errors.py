@@ -130,6 +130,18 @@ class Cancelled(DaprError):
     """The call was cancelled."""
 
 
+class StreamError(DaprError, RuntimeError):
+    """A subscription or watch can no longer be used; the message says why and what to do."""
+
+
+class StreamClosed(StreamError):
+    """The stream was closed (by ``close()`` or by the sidecar ending it); acks on it are refused."""
+
+
+class StreamFailed(StreamError):
+    """The stream broke (sidecar died, network lost); ``__cause__`` is the error the driver saw."""
+
+
 ERROR_CLASSES: dict[str, type[DaprError]] = {
     "INVALID_ARGUMENT": InvalidArgument,
     "OUT_OF_RANGE": InvalidArgument,
@@ -162,6 +174,9 @@ __all__ = [
     "PermissionDenied",
     "ResourceInfo",
     "SidecarUnavailable",
+    "StreamClosed",
+    "StreamError",
+    "StreamFailed",
     "Unauthenticated",
     "Unimplemented",
 ]

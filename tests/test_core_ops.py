@@ -162,30 +162,6 @@ def test_bulk_publish_falls_back_to_alpha1_only_on_unimplemented() -> None:
         run_by_hand(fallback(Call("A", None), lambda: Call("B", None)), internal)
 
 
-def test_subscription_protocol_acks_each_message_once() -> None:
-    protocol = pubsub.TopicSubscription("p", "t", dead_letter_topic="dead")
-    initial = protocol.initial_request()
-    assert initial.initial_request.pubsub_name == "p" and initial.initial_request.dead_letter_topic == "dead"
-    assert protocol.receive(pubsub_pb2.SubscribeTopicEventsResponseAlpha1(initial_response={})) is None
-    event = pubsub_pb2.SubscribeTopicEventsResponseAlpha1(
-        event_message={
-            "id": "e1",
-            "topic": "t",
-            "pubsub_name": "p",
-            "data": b'{"n":1}',
-            "data_content_type": "application/json",
-        }
-    )
-    message = protocol.receive(event)
-    assert message is not None and message.data == {"n": 1} and protocol.pending == {"e1"}
-    ack = protocol.ack("e1", "drop")
-    assert ack.event_processed.id == "e1" and ack.event_processed.status.status == 2
-    with pytest.raises(ValueError):
-        protocol.ack("e1")
-    with pytest.raises(ValueError):
-        protocol.ack("e2", "maybe")  # type: ignore[arg-type]
-
-
 def test_rich_error_details_are_read() -> None:
     status = status_pb2.Status(code=3, message="bad key")
     for detail in (

@@ -1,7 +1,8 @@
 """Configuration: get items, and the subscribe/unsubscribe protocol (stable RPCs, Alpha1 on older sidecars).
 
 Rule: a subscription's first message carries only its id; :class:`ConfigurationSubscription` digests
-messages into that id and :class:`ConfigUpdate` values without doing any I/O.
+messages into that id (Started) and :class:`ConfigUpdate` values (Update) without doing any I/O, decides
+the Alpha1 fallback while opening, and closes by unsubscribing. Its lifecycle is :mod:`dapr_nb.core.streams`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from typing import Any
 
 from dapr.proto.runtime.v1 import configuration_pb2
 
+from ..errors import DaprError, Unimplemented
 from .ops import Call, Op, fallback
 from .results import ConfigItem, ConfigUpdate, Table
+from .streams import Closing, Event, Started, State, StreamProtocol, Unknown, Update
 from .values import str_map
 
 SUBSCRIBE = "SubscribeConfiguration"
@@ -44,14 +47,22 @@ def unsubscribe_configuration(store: str, subscription_id: str) -> Op[bool]:
     return bool(reply.ok)
 
 
-class ConfigurationSubscription:
-    """The configuration-subscribe protocol for one stream (no I/O)."""
+class ConfigurationSubscription(StreamProtocol):
+    """The configuration-subscribe protocol for one stream (no I/O); see :mod:`dapr_nb.core.streams`."""
+
+    advice = "Subscribe again (subscribe_configuration) to go on watching."
 
     def __init__(self, store: str, keys: Iterable[str] = (), metadata: Mapping[str, str] | None = None) -> None:
+        super().__init__()
         self.store = store
         self.keys = list(keys)
         self.metadata = str_map(metadata)
+        self.method = SUBSCRIBE
         self.id = ""
+
+    def describe(self) -> str:
+        """Return "the configuration watch on store"."""
+        return f"the configuration watch on {self.store}"
 
     def request(self) -> configuration_pb2.SubscribeConfigurationRequest:
         """Return the request that opens the stream."""
@@ -59,10 +70,22 @@ class ConfigurationSubscription:
             store_name=self.store, keys=self.keys, metadata=self.metadata
         )
 
-    def receive(self, response: Any) -> ConfigUpdate | None:
-        """Digest one message: remember the id; return an update when it carries items."""
+    _first_request = request
+
+    def _digest(self, response: Any) -> Event:
         if response.id and not self.id:
             self.id = response.id
-        if not response.items:
-            return None
-        return ConfigUpdate(response.id or self.id, to_items(response.items))
+        if response.items:
+            return Update(ConfigUpdate(response.id or self.id, to_items(response.items)))
+        if self.state is State.OPENING:
+            return Started(self.id)
+        return Unknown("message without items")
+
+    def _fallback(self, error: DaprError) -> bool:
+        if isinstance(error, Unimplemented) and self.method == SUBSCRIBE:
+            self.method = SUBSCRIBE_ALPHA1
+            return True
+        return False
+
+    def _closing(self) -> Closing:
+        return Closing(op=unsubscribe_configuration(self.store, self.id) if self.id else None)

@@ -1,19 +1,22 @@
 """Pub/sub: publish, bulk publish (stable, falling back to Alpha1), and the streaming-subscription state machine.
 
 Rule: :class:`TopicSubscription` is the whole SubscribeTopicEventsAlpha1 protocol without I/O (h11-style):
-it builds the initial request, digests each response into a :class:`TopicMessage`, and turns an explicit
-ack (success / retry / drop) into the request to send — once per message. Drivers only move the bytes.
+it builds the initial request, digests each response into a typed event (Started / Message / Unknown),
+and turns an explicit ack (success / retry / drop) into an :class:`Ack` to send — once per message, and
+only while the stream is open. Its lifecycle is :mod:`dapr_nb.core.streams`; drivers only move the bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from dapr.proto.runtime.v1 import appcallback_pb2, pubsub_pb2
 
 from .ops import Call, Op, fallback
 from .results import BulkPublishResult, FailedEntry, TopicMessage
+from .streams import Closing, Event, Message, Started, State, StreamProtocol, Unknown
 from .values import decode, encode, str_map
 
 AckStatus = Literal["success", "retry", "drop"]
@@ -82,8 +85,21 @@ def send_bulk(request: pubsub_pb2.BulkPublishRequest) -> Op[BulkPublishResult]:
     return BulkPublishResult(len(request.entries) - len(failed), failed)
 
 
-class TopicSubscription:
-    """The streaming-subscription protocol for one connection (no I/O)."""
+@dataclass(frozen=True)
+class Ack:
+    """An ack the protocol accepted: send ``request`` on the stream (the message no longer awaits an ack)."""
+
+    message_id: str
+    status: AckStatus
+    request: pubsub_pb2.SubscribeTopicEventsRequestAlpha1
+
+
+class TopicSubscription(StreamProtocol):
+    """The streaming-subscription protocol for one connection (no I/O); see :mod:`dapr_nb.core.streams`."""
+
+    method = "SubscribeTopicEventsAlpha1"
+    bidi = True
+    advice = "Messages not acked will be redelivered; subscribe again to go on."
 
     def __init__(
         self,
@@ -93,12 +109,16 @@ class TopicSubscription:
         metadata: Mapping[str, str] | None = None,
         dead_letter_topic: str | None = None,
     ) -> None:
+        super().__init__()
         self.pubsub = pubsub
         self.topic = topic
         self.metadata = str_map(metadata)
         self.dead_letter_topic = dead_letter_topic
-        self.started = False
         self.pending: set[str] = set()
+
+    def describe(self) -> str:
+        """Return "the subscription to pubsub/topic"."""
+        return f"the subscription to {self.pubsub}/{self.topic}"
 
     def initial_request(self) -> pubsub_pb2.SubscribeTopicEventsRequestAlpha1:
         """Return the first message to send on the stream."""
@@ -109,30 +129,38 @@ class TopicSubscription:
             initial.dead_letter_topic = self.dead_letter_topic
         return pubsub_pb2.SubscribeTopicEventsRequestAlpha1(initial_request=initial)
 
-    def receive(self, response: Any) -> TopicMessage | None:
-        """Digest one response: None for the initial response, else the message (now awaiting an ack)."""
+    _first_request = initial_request
+
+    def _digest(self, response: Any) -> Event:
         kind = response.WhichOneof("subscribe_topic_events_response_type")
         if kind == "initial_response":
-            self.started = True
-            return None
+            return Started()
         if kind != "event_message":
-            return None
-        self.started = True
+            return Unknown(kind or "empty response")
         event = response.event_message
         self.pending.add(event.id)
-        return to_message(event)
+        return Message(to_message(event))
 
-    def ack(self, message_id: str, status: AckStatus = "success") -> pubsub_pb2.SubscribeTopicEventsRequestAlpha1:
-        """Return the ack to send for a received message; each message is acked exactly once."""
+    def ack(self, message_id: str, status: AckStatus = "success") -> Ack:
+        """Accept an ack for a received message (each message once) and return it; refuse it unless OPEN.
+
+        Raises ValueError for a bad status or an id not awaiting an ack, StreamClosed once closing or
+        closed, StreamFailed once the stream failed: an ack that cannot be delivered never looks delivered.
+        """
         if status not in _STATUS:
             raise ValueError(f"ack status must be 'success', 'retry' or 'drop', not {status!r}")
+        if self.state is not State.OPEN:
+            raise self.refusal()
         if message_id not in self.pending:
             raise ValueError(f"message {message_id!r} is not awaiting an ack on this subscription")
         self.pending.discard(message_id)
         processed = pubsub_pb2.SubscribeTopicEventsRequestProcessedAlpha1(
             id=message_id, status=appcallback_pb2.TopicEventResponse(status=_STATUS[status])
         )
-        return pubsub_pb2.SubscribeTopicEventsRequestAlpha1(event_processed=processed)
+        return Ack(message_id, status, pubsub_pb2.SubscribeTopicEventsRequestAlpha1(event_processed=processed))
+
+    def _closing(self) -> Closing:
+        return Closing(flush=True)
 
 
 def to_message(event: Any) -> TopicMessage:

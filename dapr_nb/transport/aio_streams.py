@@ -1,7 +1,9 @@
 """Asyncio stream objects: AsyncSubscription and AsyncConfigurationWatch (native grpc.aio, no threads).
 
-Rule: the same core protocol objects as the blocking streams; one reader task per stream feeds an
-asyncio.Queue so every wait has a timeout; acks are written under a lock and flushed before close cancels.
+Rule: the same core protocol objects as the blocking streams, and the same split: the driver only moves
+messages and owns the deadlines. One reader task per stream feeds responses, the end or the error to the
+protocol and queues what the user gets in an asyncio.Queue; acks are written under a lock, a write that
+fails is reported to the protocol (which says what to raise), and acks are flushed before close cancels.
 """
 
 from __future__ import annotations
@@ -9,112 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, Generic, TypeVar, cast
 
 import grpc
 
-from ..core.configuration import SUBSCRIBE, SUBSCRIBE_ALPHA1, ConfigurationSubscription, unsubscribe_configuration
-from ..core.ops import DAPR
+from ..core.configuration import ConfigurationSubscription
+from ..core.ops import DAPR, Op
 from ..core.pubsub import AckStatus, TopicSubscription
 from ..core.results import ConfigUpdate, TopicMessage
-from ..errors import DaprError, DeadlineExceeded, Unimplemented
+from ..core.streams import Open, StreamProtocol, delivery
+from ..errors import Cancelled, DaprError
 from .aio import AioDriver
+from .stream_api import WAKE, AckShortcuts, StreamStatus, WatchId, message_id
 
 log = logging.getLogger("dapr_nb")
-M = TypeVar("M")
-
-_END = object()
-_STARTED = object()
-
-
-class _AsyncStream(Generic[M]):
-    """A response stream read by a task into an asyncio.Queue."""
-
-    method = ""
-
-    def __init__(self, driver: AioDriver, grace: float) -> None:
-        self._driver = driver
-        self._grace = grace
-        self._items: asyncio.Queue[Any] = asyncio.Queue()
-        self._call: Any = None
-        self._reader: asyncio.Task[None] | None = None
-        self._closing = False
-        self._ended = False
-
-    def _digest(self, response: Any) -> Any:
-        raise NotImplementedError
-
-    async def _start(self, call: Any, timeout: float) -> None:
-        self._call = call
-        self._reader = asyncio.get_running_loop().create_task(self._read())
-        try:
-            first = await asyncio.wait_for(self._items.get(), timeout)
-        except asyncio.TimeoutError:
-            call.cancel()
-            raise DeadlineExceeded(f"{self.method}: no answer within {timeout:g}s", code="DEADLINE_EXCEEDED") from None
-        if isinstance(first, DaprError):
-            raise first
-        if first is _END:
-            raise DaprError(f"{self.method}: the sidecar closed the stream at once", operation=self.method)
-
-    async def _read(self) -> None:
-        try:
-            while True:
-                response = await self._call.read()
-                if response is grpc.aio.EOF:
-                    break
-                item = self._digest(response)
-                if item is not None:
-                    self._items.put_nowait(item)
-        except asyncio.CancelledError:
-            pass
-        except grpc.RpcError as exc:
-            if not (self._closing and exc.code() == grpc.StatusCode.CANCELLED):
-                self._items.put_nowait(self._driver.error(exc, self.method))
-        except Exception as exc:  # a bug in digesting: surface it to the reader of the stream
-            log.exception("dapr_nb: %s reader failed", self.method)
-            self._items.put_nowait(DaprError(f"{self.method}: {exc}", operation=self.method))
-        finally:
-            self._items.put_nowait(_END)
-
-    async def _next(self, timeout: float | None) -> Any:
-        while not self._ended:
-            try:
-                item = await asyncio.wait_for(self._items.get(), timeout)
-            except asyncio.TimeoutError:
-                return None
-            if item is _END:
-                self._ended = True
-                return None
-            if isinstance(item, DaprError):
-                self._ended = True
-                raise item
-            if item is not _STARTED:
-                return item
-        return None
-
-    @property
-    def active(self) -> bool:
-        """Return whether the stream is open and has not ended."""
-        return not self._closing and not self._ended
-
-    async def _items_iter(self) -> AsyncIterator[M]:
-        while self.active:
-            item = await self._next(None)
-            if item is not None:
-                yield item
-
-    def __aiter__(self) -> AsyncIterator[M]:
-        return self._items_iter()
-
-    async def _stop(self) -> None:
-        if self._call is not None:
-            self._call.cancel()
-        if self._reader is not None:
-            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(self._reader, self._grace)
-
+P = TypeVar("P", bound=StreamProtocol)
+T = TypeVar("T")
+S = TypeVar("S", bound="_AsyncStream[Any, Any]")
 
 WRITE_FAILED = (grpc.RpcError, asyncio.InvalidStateError)
 
@@ -138,128 +52,148 @@ async def final_status(call: Any, exc: BaseException) -> grpc.RpcError:
     return grpc.aio.AioRpcError(grpc.StatusCode.UNKNOWN, grpc.aio.Metadata(), grpc.aio.Metadata(), str(exc))
 
 
-class AsyncSubscription(_AsyncStream[TopicMessage]):
-    """A streaming pub/sub subscription for asyncio: ``async for``, ``await ack(...)``, ``await close()``."""
+class _AsyncStream(StreamStatus[P], Generic[P, T]):
+    """One stream on the asyncio driver; ``protocol`` (core) holds its state."""
 
-    method = "SubscribeTopicEventsAlpha1"
-
-    def __init__(self, driver: AioDriver, protocol: TopicSubscription, grace: float = 2.0) -> None:
-        super().__init__(driver, grace)
+    def __init__(self, driver: AioDriver, protocol: P, grace: float = 2.0) -> None:
+        self._driver = driver
         self.protocol = protocol
+        self._grace = grace
+        self._items: asyncio.Queue[Any] = asyncio.Queue()
+        self._settled = asyncio.Event()
         self._write = asyncio.Lock()
+        self._call: Any = None
+        self._reader: asyncio.Task[None] | None = None
 
-    async def open(self, timeout: float = 10.0) -> AsyncSubscription:
-        """Open the stream and wait (≤ ``timeout`` s) for the sidecar's initial response."""
-        stub = self._driver.stub(DAPR)
-        call = stub.SubscribeTopicEventsAlpha1(metadata=self._driver.settings.token_metadata)
+    async def open(self: S, timeout: float = 10.0) -> S:
+        """Open the stream and wait (≤ ``timeout`` s) until the sidecar accepts it; raise why it did not."""
+        while True:
+            self._settled.clear()
+            await self._begin(self.protocol.opening())
+            try:
+                await asyncio.wait_for(self._settled.wait(), timeout)
+            except asyncio.TimeoutError:
+                self._call.cancel()
+                raise self.protocol.timed_out(timeout) from None
+            if self.protocol.opened():
+                return self
+
+    async def _begin(self, opening: Open) -> None:
+        rpc = getattr(self._driver.stub(DAPR), opening.method)
+        metadata = self._driver.settings.token_metadata
+        if not opening.bidi:
+            self._call = rpc(opening.request, metadata=metadata)
+        else:
+            self._call = rpc(metadata=metadata)
+            try:
+                await self._call.write(opening.request)
+            except WRITE_FAILED as exc:
+                self.protocol.fail(await self._write_error(exc))
+                self._settled.set()
+                return
+        self._reader = asyncio.get_running_loop().create_task(self._read(self._call))
+
+    async def _write_error(self, exc: BaseException) -> DaprError:
+        return self._driver.error(await final_status(self._call, exc), self.protocol.method)
+
+    async def _read(self, call: Any) -> None:
+        method = self.protocol.method
         try:
-            await call.write(self.protocol.initial_request())
-        except WRITE_FAILED as exc:
-            raise self._driver.error(await final_status(call, exc), self.method) from None
-        await self._start(call, timeout)
-        return self
+            while (response := await call.read()) is not grpc.aio.EOF:
+                item = delivery(self.protocol.receive(response))
+                self._settled.set()
+                if item is not None:
+                    self._items.put_nowait(item)
+            self.protocol.end()
+        except asyncio.CancelledError:
+            self.protocol.fail(Cancelled(f"{method}: the stream was cancelled", code="CANCELLED", operation=method))
+        except grpc.RpcError as exc:
+            self.protocol.fail(self._driver.error(exc, method))
+        except Exception as exc:  # a bug in digesting: surface it to the reader of the stream
+            log.exception("dapr_nb: %s reader failed", method)
+            self.protocol.fail(DaprError(f"{method}: {exc}", operation=method))
+        finally:
+            self._items.put_nowait(WAKE)
+            self._settled.set()
 
-    def _digest(self, response: Any) -> Any:
-        message = self.protocol.receive(response)
-        return _STARTED if message is None else message
+    async def _next(self, timeout: float | None) -> T | None:
+        while self.protocol.readable():
+            try:
+                item = await asyncio.wait_for(self._items.get(), timeout)
+            except asyncio.TimeoutError:
+                return None
+            if item is not WAKE:
+                return cast(T, item)
+        return None
 
-    async def next_message(self, timeout: float | None = None) -> TopicMessage | None:
-        """Return the next message, or None after ``timeout`` seconds or when the stream has ended."""
-        return await self._next(timeout)  # type: ignore[no-any-return]
+    async def _items_iter(self) -> AsyncIterator[T]:
+        while (item := await self._next(None)) is not None:
+            yield item
 
-    async def ack(self, message: TopicMessage | str, status: AckStatus = "success") -> None:
-        """Acknowledge a message: ``success`` (done), ``retry`` (redeliver) or ``drop`` (dead-letter/discard)."""
-        message_id = message if isinstance(message, str) else message.id
-        if self._closing:
-            raise RuntimeError("this subscription is closed")
-        request = self.protocol.ack(message_id, status)
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items_iter()
+
+    async def _send(self, request: Any) -> None:
         async with self._write:
             try:
                 await self._call.write(request)
             except WRITE_FAILED as exc:
-                raise self._driver.error(await final_status(self._call, exc), self.method) from None
-
-    async def success(self, message: TopicMessage | str) -> None:
-        """Ack a message as processed."""
-        await self.ack(message, "success")
-
-    async def retry(self, message: TopicMessage | str) -> None:
-        """Ack a message for redelivery."""
-        await self.ack(message, "retry")
-
-    async def drop(self, message: TopicMessage | str) -> None:
-        """Ack a message as dropped (dead-lettered when the subscription has a dead-letter topic)."""
-        await self.ack(message, "drop")
+                raise self.protocol.fail(await self._write_error(exc)) from None
 
     async def close(self) -> None:
-        """Flush pending acks (half-close, up to the grace period), then cancel the stream; idempotent."""
-        if self._closing:
+        """Close the stream: drain or unsubscribe as the protocol says, then cancel; idempotent."""
+        closing = self.protocol.close()
+        if closing is None:
             return
-        self._closing = True
-        if self._call is not None:
+        if closing.flush and self._call is not None:
             async with self._write:
-                with contextlib.suppress(grpc.RpcError, asyncio.InvalidStateError):
+                with contextlib.suppress(*WRITE_FAILED):
                     await self._call.done_writing()
-            if self._reader is not None:
-                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                    await asyncio.wait_for(asyncio.shield(self._reader), self._grace)
-        await self._stop()
+            await self._join(shield=True)
+        if closing.op is not None:
+            await self._run_quietly(closing.op)
+        if self._call is not None:
+            self._call.cancel()
+        await self._join(shield=False)
+        self.protocol.closed()
 
-    async def __aenter__(self) -> AsyncSubscription:
+    async def _join(self, shield: bool) -> None:
+        if self._reader is not None:
+            waited: Awaitable[None] = asyncio.shield(self._reader) if shield else self._reader
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(waited, self._grace)
+
+    async def _run_quietly(self, op: Op[Any]) -> None:
+        try:
+            await self._driver.run(op)
+        except DaprError as error:
+            log.debug("dapr_nb: closing %s: %s", self.protocol.describe(), error)
+
+    async def __aenter__(self: S) -> S:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
 
-class AsyncConfigurationWatch(_AsyncStream[ConfigUpdate]):
+class AsyncSubscription(_AsyncStream[TopicSubscription, TopicMessage], AckShortcuts[Awaitable[None]]):
+    """A streaming pub/sub subscription for asyncio: ``async for``, ``await ack(...)``, ``await close()``."""
+
+    async def next_message(self, timeout: float | None = None) -> TopicMessage | None:
+        """Return the next message, or None after ``timeout`` s or once closed; StreamFailed if the stream failed."""
+        return await self._next(timeout)
+
+    async def ack(self, message: TopicMessage | str, status: AckStatus = "success") -> None:
+        """Acknowledge a message: ``success`` (done), ``retry`` (redeliver) or ``drop`` (dead-letter/discard).
+
+        StreamClosed / StreamFailed when the stream can no longer carry it (the message will be redelivered).
+        """
+        await self._send(self.protocol.ack(message_id(message), status).request)
+
+
+class AsyncConfigurationWatch(_AsyncStream[ConfigurationSubscription, ConfigUpdate], WatchId):
     """A configuration subscription for asyncio: ``id``, ``async for`` updates, ``await close()`` unsubscribes."""
 
-    method = SUBSCRIBE
-
-    def __init__(self, driver: AioDriver, protocol: ConfigurationSubscription, grace: float = 2.0) -> None:
-        super().__init__(driver, grace)
-        self.protocol = protocol
-
-    @property
-    def id(self) -> str:
-        """Return the subscription id the sidecar assigned."""
-        return self.protocol.id
-
-    async def open(self, timeout: float = 10.0) -> AsyncConfigurationWatch:
-        """Open the stream (stable RPC, Alpha1 on older sidecars) and wait for the subscription id."""
-        stub = self._driver.stub(DAPR)
-        metadata = self._driver.settings.token_metadata
-        try:
-            await self._start(stub.SubscribeConfiguration(self.protocol.request(), metadata=metadata), timeout)
-        except Unimplemented:
-            self.method = SUBSCRIBE_ALPHA1
-            self._items = asyncio.Queue()
-            await self._start(stub.SubscribeConfigurationAlpha1(self.protocol.request(), metadata=metadata), timeout)
-        return self
-
-    def _digest(self, response: Any) -> Any:
-        update = self.protocol.receive(response)
-        return _STARTED if update is None else update
-
     async def next_update(self, timeout: float | None = None) -> ConfigUpdate | None:
-        """Return the next update, or None after ``timeout`` seconds or when the stream has ended."""
-        return await self._next(timeout)  # type: ignore[no-any-return]
-
-    async def close(self) -> None:
-        """Unsubscribe on the sidecar, then cancel the stream; idempotent."""
-        if self._closing:
-            return
-        self._closing = True
-        if self.protocol.id:
-            try:
-                await self._driver.run(unsubscribe_configuration(self.protocol.store, self.protocol.id))
-            except DaprError as error:
-                log.debug("dapr_nb: unsubscribe %s failed: %s", self.protocol.id, error)
-        await self._stop()
-
-    async def __aenter__(self) -> AsyncConfigurationWatch:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+        """Return the next update, or None after ``timeout`` s or once closed; StreamFailed if the stream failed."""
+        return await self._next(timeout)

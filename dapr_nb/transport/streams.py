@@ -1,8 +1,10 @@
 """Blocking stream objects: the pub/sub Subscription and the ConfigurationWatch.
 
-Rule: one daemon reader thread per stream moves responses into a queue, so every wait has a timeout;
-the core protocol objects decide what a response means and what an ack looks like; closing a
-subscription drains the acks already given (half-close, short grace) before cancelling (SDK defect 7.7).
+Rule: the driver only moves messages and owns the deadlines. One daemon reader thread per stream feeds
+each response, the stream's end or its error to the core protocol object (under a lock) and queues what
+the user gets, so every wait has a timeout; the protocol decides what a response means, whether an ack
+may be sent, and the state after the end. Closing a subscription drains the acks already given
+(half-close, short grace) before cancelling (SDK defect 7.7).
 """
 
 from __future__ import annotations
@@ -11,246 +13,170 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import grpc
 
-from ..core.configuration import SUBSCRIBE, SUBSCRIBE_ALPHA1, ConfigurationSubscription, unsubscribe_configuration
-from ..core.ops import DAPR
+from ..core.configuration import ConfigurationSubscription
+from ..core.ops import DAPR, Op
 from ..core.pubsub import AckStatus, TopicSubscription
 from ..core.results import ConfigUpdate, TopicMessage
-from ..errors import DaprError, DeadlineExceeded, Unimplemented
+from ..core.streams import Open, StreamProtocol, delivery
+from ..errors import DaprError
+from .stream_api import WAKE, AckShortcuts, StreamStatus, WatchId, message_id
 from .sync import SyncDriver
 
 log = logging.getLogger("dapr_nb")
-M = TypeVar("M")
+P = TypeVar("P", bound=StreamProtocol)
+T = TypeVar("T")
+S = TypeVar("S", bound="_Stream[Any, Any]")
 
-_END = object()
-_STARTED = object()
 
+class _Stream(StreamStatus[P], Generic[P, T]):
+    """One stream on the blocking driver; ``protocol`` (core) holds its state."""
 
-class _Stream(Generic[M]):
-    """A response stream read by a daemon thread into a queue."""
-
-    method = ""
-
-    def __init__(self, driver: SyncDriver, grace: float) -> None:
+    def __init__(self, driver: SyncDriver, protocol: P, grace: float = 2.0) -> None:
         self._driver = driver
+        self.protocol = protocol
         self._grace = grace
+        self._lock = threading.Lock()
         self._items: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._settled = threading.Event()
+        self._flushed = threading.Event()
         self._call: Any = None
         self._reader: threading.Thread | None = None
-        self._closing = False
-        self._ended = False
 
-    def _digest(self, response: Any) -> Any:
-        raise NotImplementedError
+    def open(self: S, timeout: float = 10.0) -> S:
+        """Open the stream and wait (≤ ``timeout`` s) until the sidecar accepts it; raise why it did not."""
+        while True:
+            self._settled.clear()
+            with self._lock:
+                opening = self.protocol.opening()
+            self._begin(opening)
+            if not self._settled.wait(timeout):
+                self._call.cancel()
+                with self._lock:
+                    raise self.protocol.timed_out(timeout)
+            with self._lock:
+                if self.protocol.opened():
+                    return self
 
-    def _start(self, call: Any, timeout: float) -> None:
-        self._call = call
-        self._reader = threading.Thread(target=self._read, name=f"dapr-nb-{self.method}", daemon=True)
+    def _begin(self, opening: Open) -> None:
+        rpc = getattr(self._driver.stub(DAPR), opening.method)
+        metadata = self._driver.settings.token_metadata
+        if opening.bidi:
+            self._requests.put(opening.request)
+            self._call = rpc(self._outgoing(), metadata=metadata)
+        else:
+            self._call = rpc(opening.request, metadata=metadata)
+        self._reader = threading.Thread(target=self._read, args=(self._call,), name=f"dapr-nb-{opening.method}")
+        self._reader.daemon = True
         self._reader.start()
-        try:
-            first = self._items.get(timeout=timeout)
-        except queue.Empty:
-            call.cancel()
-            raise DeadlineExceeded(f"{self.method}: no answer within {timeout:g}s", code="DEADLINE_EXCEEDED") from None
-        if isinstance(first, DaprError):
-            raise first
-        if first is _END:
-            raise DaprError(f"{self.method}: the sidecar closed the stream at once", operation=self.method)
-        if first is not _STARTED:
-            self._items.put(first)  # pragma: no cover - a message before the start marker keeps its place
 
-    def _read(self) -> None:
+    def _outgoing(self) -> Iterator[Any]:
+        while (request := self._requests.get()) is not WAKE:
+            yield request
+        self._flushed.set()
+
+    def _read(self, call: Any) -> None:
         try:
-            for response in self._call:
-                item = self._digest(response)
+            for response in call:
+                with self._lock:
+                    item = delivery(self.protocol.receive(response))
+                self._settled.set()
                 if item is not None:
                     self._items.put(item)
+            with self._lock:
+                self.protocol.end()
         except grpc.RpcError as exc:
-            if not (self._closing and exc.code() == grpc.StatusCode.CANCELLED):
-                self._items.put(self._driver.error(exc, self.method))
+            self._report(self._driver.error(exc, self.protocol.method))
         except Exception as exc:  # a bug in digesting: surface it to the reader of the stream
-            log.exception("dapr_nb: %s reader failed", self.method)
-            self._items.put(DaprError(f"{self.method}: {exc}", operation=self.method))
+            log.exception("dapr_nb: %s reader failed", self.protocol.method)
+            self._report(DaprError(f"{self.protocol.method}: {exc}", operation=self.protocol.method))
         finally:
-            self._items.put(_END)
+            self._requests.put(WAKE)  # the response stream is over: end the request iterator (grpc's thread) too
+            self._items.put(WAKE)
+            self._settled.set()
 
-    def _next(self, timeout: float | None) -> M | None:
-        if self._ended:
-            return None
-        try:
-            item = self._items.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        if item is _END:
-            self._ended = True
-            return None
-        if isinstance(item, DaprError):
-            self._ended = True
-            raise item
-        return item  # type: ignore[no-any-return]
+    def _report(self, error: DaprError) -> None:
+        with self._lock:
+            self.protocol.fail(error)
 
-    @property
-    def active(self) -> bool:
-        """Return whether the stream is open and has not ended."""
-        return not self._closing and not self._ended
+    def _next(self, timeout: float | None) -> T | None:
+        while True:
+            with self._lock:
+                if not self.protocol.readable():
+                    return None
+            try:
+                item = self._items.get(timeout=timeout)
+            except queue.Empty:
+                return None
+            if item is not WAKE:
+                return cast(T, item)
 
-    def __iter__(self) -> Iterator[M]:
-        while self.active:
-            item = self._next(None)
-            if item is not None:
-                yield item
+    def __iter__(self) -> Iterator[T]:
+        while (item := self._next(None)) is not None:
+            yield item
 
-    def _stop(self) -> None:
+    def close(self) -> None:
+        """Close the stream: drain or unsubscribe as the protocol says, then cancel; idempotent."""
+        with self._lock:
+            closing = self.protocol.close()
+        if closing is None:
+            return
+        if closing.flush:
+            self._requests.put(WAKE)
+            if self._call is not None:
+                self._flushed.wait(self._grace)
+            self._join()
+        if closing.op is not None:
+            self._run_quietly(closing.op)
+        self._requests.put(WAKE)  # in case the reader never ran
         if self._call is not None:
             self._call.cancel()
+        self._join()
+        with self._lock:
+            self.protocol.closed()
+
+    def _join(self) -> None:
         if self._reader is not None:
             self._reader.join(self._grace)
 
+    def _run_quietly(self, op: Op[Any]) -> None:
+        try:
+            self._driver.run(op)
+        except DaprError as error:
+            log.debug("dapr_nb: closing %s: %s", self.protocol.describe(), error)
 
-class Subscription(_Stream[TopicMessage]):
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Subscription(_Stream[TopicSubscription, TopicMessage], AckShortcuts[None]):
     """A streaming pub/sub subscription: iterate messages, ack each one (success, retry or drop), close."""
 
-    method = "SubscribeTopicEventsAlpha1"
-
-    def __init__(self, driver: SyncDriver, protocol: TopicSubscription, grace: float = 2.0) -> None:
-        super().__init__(driver, grace)
-        self.protocol = protocol
-        self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._flushed = threading.Event()
-
-    def _outgoing(self) -> Iterator[Any]:
-        while True:
-            request = self._requests.get()
-            if request is _END:
-                self._flushed.set()
-                return
-            yield request
-
-    def open(self, timeout: float = 10.0) -> Subscription:
-        """Open the stream and wait (≤ ``timeout`` s) for the sidecar's initial response."""
-        self._requests.put(self.protocol.initial_request())
-        stub = self._driver.stub(DAPR)
-        call = stub.SubscribeTopicEventsAlpha1(self._outgoing(), metadata=self._driver.settings.token_metadata)
-        self._start(call, timeout)
-        return self
-
-    def _digest(self, response: Any) -> Any:
-        with self._lock:
-            message = self.protocol.receive(response)
-        return _STARTED if message is None else message
-
     def next_message(self, timeout: float | None = None) -> TopicMessage | None:
-        """Return the next message, or None after ``timeout`` seconds or when the stream has ended."""
-        while True:
-            item = self._next(timeout)
-            if item is not _STARTED:
-                return item
-
-    def __iter__(self) -> Iterator[TopicMessage]:
-        for item in super().__iter__():
-            if item is not _STARTED:
-                yield item
+        """Return the next message, or None after ``timeout`` s or once closed; StreamFailed if the stream failed."""
+        return self._next(timeout)
 
     def ack(self, message: TopicMessage | str, status: AckStatus = "success") -> None:
-        """Acknowledge a message: ``success`` (done), ``retry`` (redeliver) or ``drop`` (dead-letter/discard)."""
-        message_id = message if isinstance(message, str) else message.id
-        if self._closing:
-            raise RuntimeError("this subscription is closed")
+        """Acknowledge a message: ``success`` (done), ``retry`` (redeliver) or ``drop`` (dead-letter/discard).
+
+        StreamClosed / StreamFailed when the stream can no longer carry it (the message will be redelivered).
+        An ack given in the instant before the reader notices a failure is queued and lost with the stream.
+        """
         with self._lock:
-            request = self.protocol.ack(message_id, status)
-        self._requests.put(request)
-
-    def success(self, message: TopicMessage | str) -> None:
-        """Ack a message as processed."""
-        self.ack(message, "success")
-
-    def retry(self, message: TopicMessage | str) -> None:
-        """Ack a message for redelivery."""
-        self.ack(message, "retry")
-
-    def drop(self, message: TopicMessage | str) -> None:
-        """Ack a message as dropped (dead-lettered when the subscription has a dead-letter topic)."""
-        self.ack(message, "drop")
-
-    def close(self) -> None:
-        """Flush pending acks (half-close, up to the grace period), then cancel the stream; idempotent."""
-        if self._closing:
-            return
-        self._closing = True
-        self._requests.put(_END)
-        if self._call is not None:
-            self._flushed.wait(self._grace)
-            if self._reader is not None:
-                self._reader.join(self._grace)
-        self._stop()
-
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+            ack = self.protocol.ack(message_id(message), status)
+        self._requests.put(ack.request)
 
 
-class ConfigurationWatch(_Stream[ConfigUpdate]):
+class ConfigurationWatch(_Stream[ConfigurationSubscription, ConfigUpdate], WatchId):
     """A configuration subscription: ``id``, iterate updates, ``close()`` unsubscribes."""
 
-    method = SUBSCRIBE
-
-    def __init__(self, driver: SyncDriver, protocol: ConfigurationSubscription, grace: float = 2.0) -> None:
-        super().__init__(driver, grace)
-        self.protocol = protocol
-
-    @property
-    def id(self) -> str:
-        """Return the subscription id the sidecar assigned."""
-        return self.protocol.id
-
-    def open(self, timeout: float = 10.0) -> ConfigurationWatch:
-        """Open the stream (stable RPC, Alpha1 on older sidecars) and wait for the subscription id."""
-        stub = self._driver.stub(DAPR)
-        metadata = self._driver.settings.token_metadata
-        try:
-            self._start(stub.SubscribeConfiguration(self.protocol.request(), metadata=metadata), timeout)
-        except Unimplemented:
-            self.method = SUBSCRIBE_ALPHA1
-            self._items = queue.SimpleQueue()
-            self._start(stub.SubscribeConfigurationAlpha1(self.protocol.request(), metadata=metadata), timeout)
-        return self
-
-    def _digest(self, response: Any) -> Any:
-        update = self.protocol.receive(response)
-        return _STARTED if update is None else update
-
     def next_update(self, timeout: float | None = None) -> ConfigUpdate | None:
-        """Return the next update, or None after ``timeout`` seconds or when the stream has ended."""
-        while True:
-            item = self._next(timeout)
-            if item is not _STARTED:
-                return item
-
-    def __iter__(self) -> Iterator[ConfigUpdate]:
-        for item in super().__iter__():
-            if item is not _STARTED:
-                yield item
-
-    def close(self) -> None:
-        """Unsubscribe on the sidecar, then cancel the stream; idempotent."""
-        if self._closing:
-            return
-        self._closing = True
-        if self.protocol.id:
-            try:
-                self._driver.run(unsubscribe_configuration(self.protocol.store, self.protocol.id))
-            except DaprError as error:
-                log.debug("dapr_nb: unsubscribe %s failed: %s", self.protocol.id, error)
-        self._stop()
-
-    def __enter__(self) -> ConfigurationWatch:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        """Return the next update, or None after ``timeout`` s or once closed; StreamFailed if the stream failed."""
+        return self._next(timeout)
