@@ -136,3 +136,17 @@ def test_an_outage_shows_in_state_and_error(make_sandbox: Callable[..., Sandbox]
     assert view._thread is not None and not view._thread.is_alive()
     with pytest.raises(RuntimeError, match="closed"):
         view.client.list_workflow_ids()  # the client it made was closed with it
+
+
+def test_rerunning_a_cell_closes_the_widget_it_made_before() -> None:
+    with Client(NOWHERE) as client:
+        first = WorkflowTimeline("i", client=client, key=("timeline", "i", "cell-7")).start()
+        second = WorkflowTimeline("i", client=client, key=("timeline", "i", "cell-7")).start()
+        try:
+            assert first.state == "closed" and not first.active and first._thread is not None
+            assert not first._thread.is_alive() and registry.live()[("timeline", "i", "cell-7")] is second
+            second.flush()
+            assert second.active and second.state in ("connecting", "reconnecting")  # nothing listens: it retries
+        finally:
+            second.close()
+        assert ("timeline", "i", "cell-7") not in registry.live()

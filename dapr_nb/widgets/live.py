@@ -84,7 +84,7 @@ class LiveWidget(Snapshot, w.VBox):  # type: ignore[misc]
         self.client, self._owns_client = open_client(client)
         self._key = key
         self._phase = "idle"
-        self._lost = 0
+        self._fetching = False  # the error prefix: LOST while fetching, else OPEN_FAILED
         self._failure = ""
         self._reconnect_count = 0
         self._stopping = threading.Event()
@@ -216,7 +216,7 @@ class LiveWidget(Snapshot, w.VBox):  # type: ignore[misc]
             try:
                 self._serve(backoff)
             except Exception as exc:  # DaprError (sidecar down) or a bug: show it, then retry
-                self._failure = f"{self.LOST if self._lost else self.OPEN_FAILED}: {exc}"
+                self._failure = f"{self.LOST if self._fetching else self.OPEN_FAILED}: {exc}"
                 self.note_error(self._failure)
             finally:
                 self._release()
@@ -230,7 +230,7 @@ class LiveWidget(Snapshot, w.VBox):  # type: ignore[misc]
 
     def _serve(self, backoff: Backoff) -> None:
         """Open, ready, then fetch until the handle ends, the widget is finished or stopped."""
-        self._lost = 0
+        self._fetching = False
         handle = self.connect()
         with self._handle_lock:
             self._handle = handle
@@ -240,7 +240,7 @@ class LiveWidget(Snapshot, w.VBox):  # type: ignore[misc]
         if self._connected.is_set():
             self._reconnect_count += 1
         backoff.reset()
-        self._lost, self._failure = 1, ""
+        self._fetching, self._failure = True, ""
         self._set_phase("done" if self.finished() else "connected")
         self._connected.set()
         self._tried.set()
