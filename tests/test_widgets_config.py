@@ -10,11 +10,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from _waiting import wait_until
+from widget_support import dapr_threads
 
 from dapr_nb import watch_config
 from dapr_nb.client import Client
 from dapr_nb.core.results import ConfigItem
+from dapr_nb.errors import DaprError
 from dapr_nb.sandbox import Sandbox
+from dapr_nb.sandbox.components.configuration_sandbox import SandboxConfigurationStore
+from dapr_nb.sandbox.server import SandboxConfig, SandboxServer
 from dapr_nb.widgets.config_watch import ConfigModel, ConfigWatch
 
 
@@ -29,7 +34,7 @@ def set_items(sb: Sandbox, items: dict[str, Any]) -> None:
         assert reply.status < 300
 
 
-def eventually(watch: ConfigWatch, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+def settled(watch: ConfigWatch, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         watch.flush()
@@ -48,17 +53,17 @@ def client(sandbox: Sandbox) -> Iterator[Client]:
 def test_values_update_and_history(sandbox: Sandbox, client: Client, unique: Any) -> None:
     a, b = unique("color"), unique("size")
     set_items(sandbox, {a: "red"})
-    watch = ConfigWatch("configstore", [a, b], client=client)
+    watch = ConfigWatch("configstore", [a, b], client=client).start()
     try:
         assert watch.wait_connected(10) and watch.state == "connected"
         assert watch.values == [{"key": a, "value": "red", "version": "1"}] and watch.recent == []
         assert watch.history.empty and watch.active
         set_items(sandbox, {a: "blue", b: "<xl>"})
-        eventually(watch, lambda: watch.changes == 2)
+        settled(watch, lambda: watch.changes == 2)
         assert {v["key"]: v["value"] for v in watch.values} == {a: "blue", b: "<xl>"}
         assert {(h["key"], h["old"], h["new"]) for h in watch.recent} == {(a, "red", "blue"), (b, "", "<xl>")}
         set_items(sandbox, {b: None})
-        eventually(watch, lambda: watch.changes == 3)
+        settled(watch, lambda: watch.changes == 3)
         assert [v["key"] for v in watch.values] == [a]
         bundle = watch._repr_mimebundle_()
         assert "application/vnd.jupyter.widget-view+json" in bundle
@@ -93,7 +98,7 @@ def test_wait_from_the_event_loop_thread(sandbox: Sandbox, client: Client, uniqu
     key = unique("loop")
 
     async def cell() -> tuple[bool, int, bool]:
-        watch = ConfigWatch("configstore", [key], client=client)
+        watch = ConfigWatch("configstore", [key], client=client).start()
         try:
             assert watch._batcher.loop is asyncio.get_running_loop()
             assert watch.wait_connected(10)
@@ -107,7 +112,7 @@ def test_wait_from_the_event_loop_thread(sandbox: Sandbox, client: Client, uniqu
 
 
 def test_a_refused_watch_says_why(client: Client) -> None:
-    watch = ConfigWatch("nope", ["k"], client=client)
+    watch = ConfigWatch("nope", ["k"], client=client).start()
     try:
         assert not watch.wait_connected(10, retry=False) and watch.state == "connecting"
         assert any("nope" in e for e in watch.errors)
@@ -122,3 +127,45 @@ def test_model_ignores_repeats() -> None:
     assert model.apply([ConfigItem("k", "w", "2"), ConfigItem("j", "x", "1"), ConfigItem("k", "", "3")]) == 3
     values, history, changes = model.snapshot()
     assert values == [{"key": "j", "value": "x", "version": "1"}] and changes == 3 and len(history) == 2
+
+
+class RefusingReads:
+    """A real Client whose first ``refusals`` get_configuration calls fail (the subscribe before them is real)."""
+
+    def __init__(self, client: Client, refusals: int) -> None:
+        self.client, self.refusals = client, refusals
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def get_configuration(self, *args: Any, **kwargs: Any) -> Any:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise DaprError("configuration read refused (injected)")
+        return self.client.get_configuration(*args, **kwargs)
+
+
+def test_a_failed_first_read_leaves_no_watch_behind(tmp_path: Any, unique: Any) -> None:
+    """Subscribe succeeds, the read after it fails: that subscription (server side and reader thread) must go."""
+    with SandboxServer(SandboxConfig(grpc_port=0, http_port=0, data_dir=tmp_path)) as server:
+        assert server.runtime is not None
+        store = server.runtime.components("configuration")["configstore"]
+        assert isinstance(store, SandboxConfigurationStore)
+        key = unique("k")
+        store.set_items({key: "v"})
+        before = dapr_threads()
+        with Client(f"127.0.0.1:{server.grpc_port}") as real:
+            flaky = RefusingReads(real, refusals=3)
+            watch = ConfigWatch("configstore", [key], client=flaky).start()
+            try:
+                assert watch.wait_connected(30) and flaky.refusals == 0
+                refused = [e for e in watch.errors if e.startswith("subscribe failed: ") and "read refused" in e]
+                assert refused, watch.errors
+                assert len(store.subscription_ids()) == 1  # only the live one: the 3 refused attempts left none
+                assert watch.to_frame()["value"].tolist() == ["v"]
+                store.set_items({key: "w"})
+                assert watch.wait(1, timeout=10)
+            finally:
+                watch.close()
+            wait_until(lambda: not store.subscription_ids(), message="the server-side subscription to end")
+            wait_until(lambda: dapr_threads() <= before, message=lambda: f"threads left: {dapr_threads() - before}")

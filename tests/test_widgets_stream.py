@@ -48,7 +48,7 @@ def streams() -> Iterator[list[TopicStream]]:
 
 
 def open_stream(streams: list[TopicStream], client: Client, topic: str, **kw: Any) -> TopicStream:
-    stream = TopicStream("pubsub", topic, client=client, **kw)
+    stream = TopicStream("pubsub", topic, client=client, **kw).start()
     streams.append(stream)
     assert stream.wait_connected(10)
     return stream
@@ -164,7 +164,7 @@ def test_wait_while_a_loop_thread_runs_the_batcher(client: Client, unique: Any) 
     runner.start()
 
     async def make() -> TopicStream:
-        return TopicStream("pubsub", topic, client=client, interval=0.1)
+        return TopicStream("pubsub", topic, client=client, interval=0.1).start()
 
     async def close() -> None:
         stream.close()
@@ -188,11 +188,11 @@ def test_max_messages_ends_the_stream(client: Client, streams: list[TopicStream]
     client.publish_bulk("pubsub", topic, ["a", "b", "c"])
     assert stream.wait(2, timeout=10)
     wait_for(stream, lambda: stream.state == "done" and not stream.active)
-    assert stream.counts == StreamCounts(received=2, acked=2) and not stream._worker.alive
+    assert stream.counts == StreamCounts(received=2, acked=2) and not stream._thread.is_alive()
     later = open_stream(streams, client, topic)  # the third message was not taken: it is still there
     assert later.wait(1, timeout=10) and list(later.to_frame()["data"]) == ["c"]
     with pytest.raises(ValueError):
-        TopicStream("pubsub", topic, client=client, max_messages=0, start=False)
+        TopicStream("pubsub", topic, client=client, max_messages=0)
 
 
 def test_policy_switch_and_handler_errors_are_visible(client: Client, streams: list[TopicStream], unique: Any) -> None:
@@ -213,7 +213,7 @@ def test_policy_switch_and_handler_errors_are_visible(client: Client, streams: l
     client.publish("pubsub", topic, 2)
     wait_for(stream, lambda: stream.dropped == 1)
     with pytest.raises(ValueError):
-        TopicStream("pubsub", topic, client=client, ack="maybe", start=False)
+        TopicStream("pubsub", topic, client=client, ack="maybe")
 
 
 def test_rerun_closes_the_previous_stream_and_hands_over_held_messages(
@@ -227,7 +227,7 @@ def test_rerun_closes_the_previous_stream_and_hands_over_held_messages(
     wait_for(first, lambda: first.held == 1)  # the sidecar waits for an ack before it sends the next
     assert first.acked == 0 and {row["outcome"] for row in first.rows} == {"pending"}
     second = open_stream(streams, client, topic, key=key)  # the cell runs again
-    assert first.state == "closed" and not first._worker.alive
+    assert first.state == "closed" and not first._thread.is_alive()
     assert registry.live()[key] is second
     wait_for(second, lambda: second.acked == 2)  # the unacked messages were not lost
     assert sorted(second.to_frame()["data"]) == ["x", "y"]
@@ -237,7 +237,7 @@ def test_reconnects_after_a_sandbox_restart(make_sandbox: Callable[..., Sandbox]
     sb = make_sandbox()
     topic = unique("restart")
     with Client(sb.grpc_endpoint) as client:
-        stream = TopicStream("pubsub", topic, client=client)
+        stream = TopicStream("pubsub", topic, client=client).start()
         try:
             assert stream.wait_connected(10)
             client.publish("pubsub", topic, "before")
@@ -257,4 +257,4 @@ def test_reconnects_after_a_sandbox_restart(make_sandbox: Callable[..., Sandbox]
             assert list(frame["outcome"]) == ["success", "unacked", "success"]
         finally:
             stream.close()
-    assert not stream._worker.alive
+    assert not stream._thread.is_alive()

@@ -10,11 +10,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from widget_support import CountingClient
 
 from dapr_nb.client import Client
 from dapr_nb.sandbox import Sandbox
+from dapr_nb.widgets import api
 from dapr_nb.widgets.board import WorkflowBoard
-from dapr_nb.widgets.timeline import WorkflowTimeline, fetch_timeline
+from dapr_nb.widgets.timeline import fetch_timeline
 from dapr_nb.workflows import WorkflowHost
 
 
@@ -143,7 +145,7 @@ def test_retries(host: WorkflowHost, client: Client, unique: Any) -> None:
 def test_timers_events_and_a_live_view(host: WorkflowHost, client: Client) -> None:
     iid = host.schedule("sleepy")
     wait_status(client, iid, "RUNNING")
-    view = WorkflowTimeline(iid, client=client, poll=0.1)
+    view = api.timeline(iid, client=client, poll=0.1)
     try:
         assert view.live
         eventually(lambda: len(view.timeline.spans("timer")) == 2)
@@ -165,7 +167,7 @@ def test_timers_events_and_a_live_view(host: WorkflowHost, client: Client) -> No
 def test_child_workflow_is_nested(host: WorkflowHost, client: Client) -> None:
     iid = host.schedule("parent")
     host.result(iid, timeout=30)
-    view = WorkflowTimeline(iid, client=client)
+    view = api.timeline(iid, client=client)
     try:
         assert not view.live and view.status == "COMPLETED"
         (child_id,) = view.timeline.children
@@ -181,7 +183,7 @@ def test_suspend_resume_and_terminate(host: WorkflowHost, client: Client) -> Non
     wait_status(client, iid, "RUNNING")
     client.suspend_workflow(iid, "pause please")
     wait_status(client, iid, "SUSPENDED")
-    view = WorkflowTimeline(iid, client=client, poll=0.1)
+    view = api.timeline(iid, client=client, poll=0.1)
     try:
         eventually(lambda: any(r.kind == "suspended" for r in view.timeline.rows))
         view.flush()
@@ -204,7 +206,7 @@ def test_suspend_resume_and_terminate(host: WorkflowHost, client: Client) -> Non
 def test_failure(host: WorkflowHost, client: Client) -> None:
     iid = host.schedule("failing")
     wait_status(client, iid, "FAILED")
-    view = WorkflowTimeline(iid, client=client)
+    view = api.timeline(iid, client=client)
     try:
         assert view.status == "FAILED"
         (span,) = view.timeline.spans("activity")
@@ -216,7 +218,7 @@ def test_failure(host: WorkflowHost, client: Client) -> None:
 
 
 def test_unknown_instance_shows_an_error(client: Client) -> None:
-    view = WorkflowTimeline("no-such-instance", client=client)
+    view = api.timeline("no-such-instance", client=client)
     try:
         assert not view.live and view.errors
     finally:
@@ -228,17 +230,56 @@ def test_board_counts_and_lists_instances(host: WorkflowHost, client: Client) ->
     host.result(done, timeout=30)
     waiting = host.schedule("sleepy")
     wait_status(client, waiting, "RUNNING")
-    board = WorkflowBoard(client=client, poll=0.2, max_rows=1000)
+    view = api.board(client=client, poll=0.2, max_rows=1000)
     try:
-        ids = {row["id"]: row for row in board.rows}
+        ids = {row["id"]: row for row in view.rows}
         assert ids[done]["status"] == "COMPLETED" and ids[waiting]["status"] == "RUNNING"
-        assert board.counts["COMPLETED"] >= 1 and board.counts["RUNNING"] >= 1
-        assert board.total == sum(board.counts.values())
+        assert view.counts["COMPLETED"] >= 1 and view.counts["RUNNING"] >= 1
+        assert view.total == sum(view.counts.values())
         client.terminate_workflow(waiting, "bye")
-        eventually(lambda: board.flush() or any(r["id"] == waiting and r["status"] == "TERMINATED" for r in board.rows))
-        assert "TERMINATED" in board._repr_mimebundle_()["text/html"]
+        eventually(lambda: view.flush() or any(r["id"] == waiting and r["status"] == "TERMINATED" for r in view.rows))
+        assert "TERMINATED" in view._repr_mimebundle_()["text/html"]
     finally:
-        board.close()
-    only = WorkflowBoard(client=client, name="chain", statuses=["completed"], live=False)
+        view.close()
+    only = api.board(client=client, name="chain", statuses=["completed"], live=False)
     assert {r["name"] for r in only.rows} == {"chain"} and set(only.counts) == {"COMPLETED"}
     only.close()
+
+
+def test_a_board_poll_costs_one_list_call_plus_the_unfinished(host: WorkflowHost, client: Client) -> None:
+    for text in ("a", "b", "c"):
+        host.result(host.schedule("chain", text), timeout=30)
+    waiting = host.schedule("sleepy")
+    wait_status(client, waiting, "RUNNING")
+    counted = CountingClient(client)
+    view = WorkflowBoard(client=counted, max_rows=1000)  # not started: each refresh() is one poll, by hand
+    try:
+
+        def cost(get: int, payloads: int = 0) -> dict[str, int]:
+            calls = {"ListInstanceIDs": 1, "GetInstance": get, "GetInstance+payloads": payloads}
+            return {method: n for method, n in calls.items() if n}
+
+        def poll() -> dict[str, int]:
+            counted.calls.clear()
+            view.refresh()
+            assert view.errors == []
+            return dict(counted.calls)
+
+        first = poll()
+        listed = client.list_workflow_ids()
+        unfinished = [i for i in listed if not client.get_workflow(i, fetch_payloads=False).is_terminal]  # type: ignore[union-attr]
+        assert waiting in unfinished and len(listed) >= len(unfinished) + 3
+        assert first == cost(len(listed), payloads=len(listed))
+        assert poll() == cost(len(unfinished))  # nothing moved: no payloads
+        for text in ("d", "e", "f", "g"):
+            host.result(host.schedule("chain", text), timeout=30)
+        poll()
+        assert poll() == cost(len(unfinished))  # however many finished: they cost nothing
+        client.terminate_workflow(waiting, "bye")
+        wait_status(client, waiting, "TERMINATED")
+        moved = poll()
+        assert moved == cost(len(unfinished), payloads=1)  # only the row that moved is read with payloads
+        assert {r["id"]: r["status"] for r in view.rows}[waiting] == "TERMINATED"
+        assert poll() == cost(len(unfinished) - 1)
+    finally:
+        view.close()

@@ -138,7 +138,7 @@ def timeline(ctx: Context, args: argparse.Namespace) -> Any:
 
     instance_id = ctx.text(args.instance_id, "ID")
     made = make_timeline(instance_id, client=ctx.client.settings)
-    if made.state is None and not made.errors:
+    if made.instance is None and not made.errors:
         made.close()
         raise UsageError(f"no workflow instance {instance_id!r}")
     return _live_widget(ctx, "timeline", made)

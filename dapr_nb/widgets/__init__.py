@@ -1,8 +1,11 @@
 """Live notebook views of Dapr: topic streams, configuration watches, workflow timelines and boards.
 
 Rule: pure HTML/SVG rendering (``render``, ``timeline_render``) and pure models (``stream_model``,
-``timeline_model``) are kept apart from the widget classes; background threads never touch a
-widget — a :class:`~dapr_nb.widgets.batch.Batcher` moves their updates onto the kernel's event loop.
+``timeline_model``) are kept apart from the widget classes; every widget is a
+:class:`~dapr_nb.widgets.live.LiveWidget` (thread, reconnect loop, stop, registry, client, Batcher written
+once) that supplies only its fetch and its apply. Worker threads never touch a widget — the
+:class:`~dapr_nb.widgets.batch.Batcher` moves their updates onto the kernel's event loop. Constructors do no
+I/O; the cell helpers in :mod:`dapr_nb.widgets.api` construct, then start.
 Importing this package is light: ipywidgets loads with the first widget class used.
 """
 

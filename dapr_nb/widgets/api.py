@@ -1,7 +1,8 @@
 """Cell-friendly constructors: ``dapr_nb.stream(...)``, ``dapr_nb.timeline(id)``, ``board()``, ``watch_config()``.
 
-Rule: each returns a live widget that displays itself as the cell's value; re-running the cell closes
-the widget the previous run made (see :mod:`dapr_nb.widgets.registry`). ``client`` is a Client (borrowed),
+Rule: each constructs a live widget (no I/O), starts it and waits for its first attempt, and returns it to
+display itself as the cell's value; re-running the cell closes the widget the previous run made (see
+:mod:`dapr_nb.widgets.registry`). ``client`` is a Client (borrowed),
 a Settings (the widget makes and closes its own client — what the ``%dapr`` magics pass) or None (DAPR_*).
 """
 
@@ -12,12 +13,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .connection import Source
 
-W = TypeVar("W")
+W = TypeVar("W", bound="LiveWidget")
+P = TypeVar("P", bound="Poller")
 
 if TYPE_CHECKING:
     from .board import WorkflowBoard
     from .config_watch import ConfigWatch
-    from .stream_worker import Policy
+    from .live import LiveWidget
+    from .poller import Poller
+    from .stream_pump import Policy
     from .timeline import WorkflowTimeline
     from .topic_stream import TopicStream
 
@@ -50,29 +54,57 @@ def stream(
 
 
 def _connected(widget: W, what: str, timeout: float) -> W:
-    """Wait for a streaming widget's first connection; close it and raise ConnectionError (one line) if none comes."""
-    if not widget.wait_connected(timeout, retry=False):  # type: ignore[attr-defined]
-        errors = list(widget.errors)  # type: ignore[attr-defined]
-        widget.close()  # type: ignore[attr-defined]
+    """Start a streaming widget and wait for its first connection; close it and raise ConnectionError if none comes."""
+    if not widget.start().wait_connected(timeout, retry=False):
+        errors = list(widget.errors)
+        widget.close()
         reason = errors[-1].strip().splitlines()[0] if errors else f"{what}: no answer within {timeout:g} s"
         raise ConnectionError(reason)
     return widget
 
 
-def timeline(instance_id: str, *, client: Source = None, **options: Any) -> WorkflowTimeline:
-    """Show a workflow instance as a live timeline (it stops updating once the instance finishes)."""
+def _polled(widget: P, live: bool, timeout: float) -> P:
+    """Start a polling widget and wait (≤ ``timeout`` s) for its first poll; ``live=False``: poll once, no thread.
+
+    A failed first poll does not raise: its reason is the last of ``errors`` (and ``error``) — the magics fail
+    the cell with it; from Python the widget keeps retrying.
+    """
+    if live:
+        widget.start().wait_connected(timeout, retry=False)
+    else:
+        widget.refresh()
+    return widget
+
+
+def timeline(
+    instance_id: str, *, client: Source = None, live: bool = True, connect_timeout: float = 10.0, **options: Any
+) -> WorkflowTimeline:
+    """Show a workflow instance as a live timeline (it stops updating once the instance finishes).
+
+    With ``live=False`` it reads once and follows nothing. Other options: ``poll``, ``aggregate_at``,
+    ``interval``, ``key``.
+    """
     from .timeline import WorkflowTimeline
 
-    return WorkflowTimeline(instance_id, client=client, **options)
+    return _polled(WorkflowTimeline(instance_id, client=client, **options), live, connect_timeout)
 
 
 def board(
-    *, name: str | None = None, statuses: Sequence[str] = (), client: Source = None, **options: Any
+    *,
+    name: str | None = None,
+    statuses: Sequence[str] = (),
+    client: Source = None,
+    live: bool = True,
+    connect_timeout: float = 10.0,
+    **options: Any,
 ) -> WorkflowBoard:
-    """Show workflow status counts and a live instance list, optionally only workflow ``name`` / ``statuses``."""
+    """Show workflow status counts and a live instance list, optionally only workflow ``name`` / ``statuses``.
+
+    With ``live=False`` it lists once. Other options: ``max_rows``, ``poll``, ``interval``, ``key``.
+    """
     from .board import WorkflowBoard
 
-    return WorkflowBoard(name=name, statuses=statuses, client=client, **options)
+    return _polled(WorkflowBoard(name=name, statuses=statuses, client=client, **options), live, connect_timeout)
 
 
 def watch_config(

@@ -1,9 +1,10 @@
 """WorkflowTimeline: a live Gantt view of one workflow instance, built from GetInstanceHistory.
 
-Rule: a daemon poller asks for the instance's state without payloads (cheap); only when
-``last_updated_at`` moves does it fetch the history (and the children's) and rebuild the spans model.
-It never touches the widget: a :class:`Batcher` redraws on the event loop — every tick while the
-instance runs, so the 'now' playhead moves — and the poller stops once the instance is terminal.
+Rule: the :class:`~dapr_nb.widgets.live.LiveWidget` worker polls every ``poll`` s for the instance's state
+without payloads (one cheap RPC); only when its status or ``last_updated_at`` moves does it fetch the
+state with payloads and the history (and the children's) and rebuild the spans model. It never touches
+the widget: the Batcher redraws on the event loop — every tick while the instance runs, so the 'now'
+playhead moves — and the widget stops by itself once the instance is terminal (or does not exist).
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from dataclasses import replace
 from typing import Any
 
 import ipywidgets as w  # type: ignore[import-untyped]
-from traitlets import Bool, Int, List, Unicode
+from traitlets import Bool, Int, List, Unicode, validate
 
 from ..core.results import WorkflowState
 from . import registry
-from .batch import Batcher
-from .connection import Source, open_client
+from .connection import Source
+from .live import RUNNING, at_least
+from .poller import Poller
 from .render import errors_html
-from .snapshot import Snapshot
 from .timeline_model import AGGREGATE_AT, Timeline, build_timeline
 from .timeline_render import timeline_html
 
@@ -46,17 +47,21 @@ def fetch_timeline(
     return replace(timeline, children=children)
 
 
-class WorkflowTimeline(Snapshot, w.VBox):  # type: ignore[misc]
-    """Live timeline of a workflow instance: status header, one row per span, tooltips, a 'now' playhead."""
+class WorkflowTimeline(Poller):
+    """Live timeline of a workflow instance: status header, one row per span, tooltips, a 'now' playhead.
 
-    instance_id = Unicode().tag(sync=True)
-    name = Unicode().tag(sync=True)
-    status = Unicode("").tag(sync=True)
-    custom_status = Unicode("").tag(sync=True)
-    event_count = Int(0).tag(sync=True)
-    live = Bool(False).tag(sync=True)
-    rows: List[dict[str, Any]] = List().tag(sync=True)
-    errors: List[str] = List().tag(sync=True)
+    ``instance`` is the newest WorkflowState (None until read, or when there is no such instance).
+    Nothing is read until :meth:`start` or :meth:`refresh` (``dapr_nb.timeline()`` starts it).
+    """
+
+    instance_id = Unicode(help="the workflow instance shown").tag(sync=True)
+    name = Unicode(help="the workflow's name").tag(sync=True)
+    status = Unicode("", help="the instance's runtime status (RUNNING, COMPLETED, ...)").tag(sync=True)
+    custom_status = Unicode("", help="the instance's custom status, as text").tag(sync=True)
+    event_count = Int(0, help="history events read").tag(sync=True)
+    live = Bool(False, help="whether the timeline still follows the instance").tag(sync=True)
+    rows: List[dict[str, Any]] = List(help="the timeline's rows: label, kind, number of spans").tag(sync=True)
+    aggregate_at = Int(AGGREGATE_AT, read_only=True, help="bars of one name are aggregated from this many on")
 
     def __init__(
         self,
@@ -64,101 +69,66 @@ class WorkflowTimeline(Snapshot, w.VBox):  # type: ignore[misc]
         *,
         client: Source = None,
         poll: float = 0.5,
-        live: bool = True,
         interval: float = 0.25,
         aggregate_at: int = AGGREGATE_AT,
         key: Any = None,
     ) -> None:
-        self._view = w.HTML()
-        self._errors_view = w.HTML()
-        super().__init__([self._view, self._errors_view], instance_id=instance_id)
-        self.client, self._owns_client = open_client(client)
-        self.poll, self.aggregate_at = poll, aggregate_at
+        self._view, self._errors_view = w.HTML(), w.HTML()
+        super().__init__(
+            [self._view, self._errors_view], client=client, interval=interval, instance_id=instance_id, poll=poll,
+            key=key if key is not None else ("timeline", instance_id, registry.cell_id()),
+        )  # fmt: skip
+        self.set_trait("aggregate_at", aggregate_at)
         self.timeline = Timeline(instance_id=instance_id)
-        self.state: WorkflowState | None = None
-        self._errors: list[str] = []
-        self._seen: Any = object()
+        self.instance: WorkflowState | None = None
+        self._gone = False
+        self._seen: Any = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._batcher = Batcher(self._apply, interval=interval, on_error=lambda e: self._note(f"redraw failed: {e}"))
-        self._thread: threading.Thread | None = None
-        self._final = False
-        self._key = key if key is not None else ("timeline", instance_id, registry.cell_id())
-        self.refresh()
-        if live and not self.terminal:
-            registry.register(self._key, self)
-            self.live = True
-            self._thread = threading.Thread(target=self._run, name=f"dapr-nb-timeline-{instance_id}", daemon=True)
-            self._thread.start()
 
-    @property
-    def active(self) -> bool:
-        """Return whether the poller runs (False once stopped, or for a timeline once the instance finished)."""
-        return self._thread is not None and self._thread.is_alive()
+    @validate("aggregate_at")
+    def _check_aggregate(self, proposal: Any) -> Any:
+        return at_least(proposal, 1)
 
     @property
     def terminal(self) -> bool:
-        """Return whether the instance has finished (or does not exist)."""
-        return self.state is None or self.state.is_terminal
+        """Return whether the instance has finished, or does not exist (False before the first poll)."""
+        return self._gone or (self.instance is not None and self.instance.is_terminal)
 
-    def refresh(self) -> bool:
-        """Poll once on the calling thread: state, then history if it changed; return whether it changed."""
-        try:
-            state = self.client.get_workflow(self.instance_id, fetch_payloads=False)
-            last = getattr(self.state, "status", "")
-            changed = state is None or state.last_updated_at != self._seen or state.status != last
-            if state is not None and changed:
-                full = self.client.get_workflow(self.instance_id, fetch_payloads=True) or state
-                timeline = fetch_timeline(self.client, self.instance_id, aggregate_at=self.aggregate_at)
-                with self._lock:
-                    self.state, self.timeline, self._seen = full, timeline, state.last_updated_at
-            elif state is None:
-                self._note(f"no workflow instance {self.instance_id!r}")
-                with self._lock:
-                    self.state = None
-        except Exception as exc:  # the sidecar is down or the history is gone: show it, keep polling
-            self._note(f"{type(exc).__name__}: {exc}")
-            changed = False
-        self._batcher.request()
-        if threading.current_thread() is not self._thread:
-            self._batcher.flush()
-        return changed
+    def finished(self) -> bool:
+        """Return whether the instance is terminal or gone: then there is nothing more to follow."""
+        return self.terminal
 
-    def _note(self, text: str) -> None:
+    def poll_once(self) -> bool:
+        """Read the state without payloads; on a change, the state with payloads and the history."""
+        state = self.client.get_workflow(self.instance_id, fetch_payloads=False)
+        if state is None:
+            self.note_error(f"no workflow instance {self.instance_id!r}")
+            with self._lock:
+                self.instance, self._gone = None, True
+            return True
+        seen = (state.status, state.last_updated_at)
+        if seen == self._seen:
+            return False
+        full = self.client.get_workflow(self.instance_id, fetch_payloads=True) or state
+        timeline = fetch_timeline(self.client, self.instance_id, aggregate_at=self.aggregate_at)
         with self._lock:
-            if not self._errors or self._errors[-1] != text:
-                self._errors = [*self._errors[-9:], text]
+            self.instance, self.timeline, self._seen = full, timeline, seen
+        return True
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.poll):
-            self.refresh()
-            if self.terminal:
-                break
-        self._batcher.request()
-
-    def flush(self) -> None:
-        """Redraw now from the latest polled data (tests call it instead of the event loop)."""
-        self._batcher.request()
-        self._batcher.flush()
-
-    def _apply(self) -> None:
+    def apply(self) -> None:
+        """Copy the newest state and spans into the traits and redraw (kernel loop)."""
         with self._lock:
-            state, timeline, errors = self.state, self.timeline, list(self._errors)
-        running = self._thread is not None and self._thread.is_alive() and not self.terminal
-        with self.hold_sync():
-            self.name = timeline.name or getattr(state, "name", "")
-            self.status = getattr(state, "status", None) or timeline.status
-            custom = getattr(state, "custom_status", None)
-            self.custom_status = "" if custom is None else str(custom)
-            self.event_count = timeline.event_count
-            self.rows = [{"label": r.label, "kind": r.kind, "spans": len(r.spans)} for r in timeline.rows]
-            self.errors = errors
-            self.live = running
-            self._view.value = timeline_html(timeline, state, playhead=running)
-            self._errors_view.value = errors_html(errors)
-        if self._thread is not None and not running and not self._final:
-            self._final = True  # the poller has stopped: leave the finished picture in the saved notebook
-            self.publish_final()
+            state, timeline = self.instance, self.timeline
+        running = self.state in RUNNING
+        self.name = timeline.name or getattr(state, "name", "")
+        self.status = getattr(state, "status", None) or timeline.status
+        custom = getattr(state, "custom_status", None)
+        self.custom_status = "" if custom is None else str(custom)
+        self.event_count = timeline.event_count
+        self.rows = [{"label": r.label, "kind": r.kind, "spans": len(r.spans)} for r in timeline.rows]
+        self.live = running
+        self._view.value = timeline_html(timeline, state, playhead=running)
+        self._errors_view.value = errors_html(self.errors)
 
     def snapshot_html(self) -> str:
         """Return the current picture as HTML with inline SVG (the mime bundle's ``text/html``)."""
@@ -166,29 +136,11 @@ class WorkflowTimeline(Snapshot, w.VBox):  # type: ignore[misc]
         return f"<div>{self._view.value}{self._errors_view.value}</div>"
 
     def wait(self, timeout: float = 30.0) -> bool:
-        """Wait (≤ ``timeout`` s) for the poller to stop (the instance finished); return whether it did."""
+        """Wait (≤ ``timeout`` s) for the worker to stop (the instance finished); return whether it did."""
         if self._thread is not None:
             self._thread.join(timeout)
         self.flush()
         return self._thread is None or not self._thread.is_alive()
-
-    def stop(self) -> None:
-        """Stop polling; the view keeps its last picture."""
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(5)
-        registry.unregister(self._key, self)
-        if self._owns_client and getattr(self, "client", None) is not None:
-            self.client.close()
-            self._owns_client = False
-        self.flush()
-
-    def close(self) -> None:
-        """Stop polling and close the widget."""
-        self._view_closing = True
-        if hasattr(self, "_stop"):
-            self.stop()
-        super().close()
 
     def __repr__(self) -> str:
         return f"WorkflowTimeline({self.instance_id}, {self.status}, events={self.event_count})"

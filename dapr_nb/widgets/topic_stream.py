@@ -1,10 +1,11 @@
 """TopicStream: a live view of a streaming pub/sub subscription, with an ack policy.
 
-Rule: the reader thread (:class:`StreamWorker`) owns the subscription and the acks; this widget only
-shows what the thread-safe :class:`StreamLog` holds, refreshed by a :class:`Batcher` on the kernel's
-event loop inside ``hold_sync``. One stream per (pubsub, topic, creating cell): re-running the cell
-closes the old one. :meth:`TopicStream.wait` and :attr:`TopicStream.counts` read the model, never the
-display, so they work from a notebook cell (the loop's own thread) and without any loop.
+Rule: the :class:`~dapr_nb.widgets.live.LiveWidget` worker owns the subscription (opened by ``open``,
+re-opened after a sidecar restart) and hands each step to the :class:`StreamPump`, which applies the ack
+policy and writes to the thread-safe :class:`StreamLog`; this widget only shows what the log holds,
+refreshed by the Batcher on the kernel's event loop. One stream per (pubsub, topic, creating cell):
+re-running the cell closes the old one. :meth:`TopicStream.wait` and :attr:`TopicStream.counts` read the
+model, never the display, so they work from a notebook cell (the loop's own thread) and without any loop.
 """
 
 from __future__ import annotations
@@ -13,41 +14,45 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as w  # type: ignore[import-untyped]
-from traitlets import Bool, Float, Int, List, Unicode, observe
+from traitlets import Bool, Float, Int, List, Unicode, observe, validate
 
 from . import registry, render
-from .batch import Batcher
-from .connection import Source, open_client
-from .snapshot import Snapshot
+from .connection import Source
+from .live import LiveWidget, SettingError, at_least
 from .stream_model import StreamCounts, StreamLog
-from .stream_worker import Policy, StreamWorker, check_policy
+from .stream_pump import Policy, StreamPump, check_policy
 
 _POLICIES = ("success", "retry", "drop")
+_COUNTS = ("received", "acked", "retried", "dropped", "redelivered", "unacked")
 
 
-class TopicStream(Snapshot, w.VBox):  # type: ignore[misc]
+class TopicStream(LiveWidget):
     """Live table of a topic's newest messages: counts, rate, pause/resume, clear, ack policy, ``to_frame()``.
 
     ``client`` is a Client (borrowed), Settings (the stream makes and closes its own client) or None
     (DAPR_* variables). With ``max_messages`` the stream takes that many deliveries and then closes.
+    Nothing is read until :meth:`start` (``dapr_nb.stream()`` starts it).
     """
 
-    pubsub = Unicode().tag(sync=True)
-    topic = Unicode().tag(sync=True)
-    state = Unicode("connecting").tag(sync=True)
-    received = Int(0).tag(sync=True)
-    acked = Int(0).tag(sync=True)
-    retried = Int(0).tag(sync=True)
-    dropped = Int(0).tag(sync=True)
-    redelivered = Int(0).tag(sync=True)
-    unacked = Int(0).tag(sync=True)
-    held = Int(0).tag(sync=True)
-    reconnects = Int(0).tag(sync=True)
-    rate = Float(0.0).tag(sync=True)
-    paused = Bool(False).tag(sync=True)
-    policy = Unicode("success").tag(sync=True)
-    rows: List[dict[str, Any]] = List().tag(sync=True)
-    errors: List[str] = List().tag(sync=True)
+    OPEN_FAILED = "subscribe failed"
+    LOST = "stream lost"
+
+    pubsub = Unicode(help="the pub/sub component").tag(sync=True)
+    topic = Unicode(help="the topic").tag(sync=True)
+    received = Int(0, help="deliveries since the start (or clear); redeliveries count again").tag(sync=True)
+    acked = Int(0, help="deliveries acked success").tag(sync=True)
+    retried = Int(0, help="deliveries acked retry").tag(sync=True)
+    dropped = Int(0, help="deliveries acked drop").tag(sync=True)
+    redelivered = Int(0, help="deliveries of a message id seen before").tag(sync=True)
+    unacked = Int(0, help="deliveries whose stream was gone before their ack").tag(sync=True)
+    held = Int(0, help="received while paused, waiting unacked for resume").tag(sync=True)
+    rate = Float(0.0, help="messages per second over the last 10 s").tag(sync=True)
+    paused = Bool(False, help="hold new messages unacked until resumed").tag(sync=True)
+    policy = Unicode("success", help="ack policy: success, retry, drop, or handler (when one was given)").tag(sync=True)
+    rows: List[dict[str, Any]] = List(help="the newest rows, newest first").tag(sync=True)
+    max_messages = Int(None, allow_none=True, read_only=True, help="take this many deliveries, then close")
+    max_rows = Int(20, read_only=True, help="rows shown")
+    max_records = Int(10_000, read_only=True, help="deliveries kept for to_frame()")
 
     def __init__(
         self,
@@ -63,71 +68,90 @@ class TopicStream(Snapshot, w.VBox):  # type: ignore[misc]
         max_records: int = 10_000,
         interval: float = 0.15,
         key: Any = None,
-        start: bool = True,
     ) -> None:
-        self._header = w.HTML()
-        self._table = w.HTML()
-        self._errors = w.HTML()
+        self._header, self._table, self._errors_view = w.HTML(), w.HTML(), w.HTML()
         self._pause = w.ToggleButton(description="pause", icon="pause", layout=w.Layout(width="90px"))
         self._clear = w.Button(description="clear", layout=w.Layout(width="70px"))
         self._policy = w.Dropdown(description="ack", layout=w.Layout(width="160px"))
         self._stop = w.Button(description="close", layout=w.Layout(width="70px"))
         controls = w.HBox([self._pause, self._clear, self._policy, self._stop])
-        super().__init__([self._header, controls, self._table, self._errors], pubsub=pubsub, topic=topic)
-        check_policy(ack)
-        if max_messages is not None and max_messages < 1:
-            raise ValueError(f"max_messages must be at least 1, not {max_messages}")
+        super().__init__(
+            [self._header, controls, self._table, self._errors_view], client=client, interval=interval,
+            key=key if key is not None else ("stream", pubsub, topic, registry.cell_id()), pubsub=pubsub, topic=topic,
+        )  # fmt: skip
+        for name, value in (("max_messages", max_messages), ("max_rows", max_rows), ("max_records", max_records)):
+            self.set_trait(name, value)
         self._handler: Callable[[Any], Any] | None = ack if callable(ack) else None
         self._policy.options = [*_POLICIES, "handler"] if self._handler else list(_POLICIES)
+        self.messages = StreamLog(max_rows=max_rows, max_records=max_records)
+        self._pump = StreamPump(
+            self.messages, policy=check_policy(ack), limit=max_messages, on_change=self._batcher.request,
+            idle=self._stopping.wait,
+        )  # fmt: skip
         self.policy = "handler" if self._handler else str(ack)
+        self._metadata, self._dead_letter = dict(metadata or {}) or None, dead_letter_topic
         w.link((self, "policy"), (self._policy, "value"))
         w.link((self, "paused"), (self._pause, "value"))
         self._clear.on_click(lambda _: self.clear())
         self._stop.on_click(lambda _: self.stop())
-        self.client, self._owns_client = open_client(client)
-        self.messages = StreamLog(max_rows=max_rows, max_records=max_records)
-        self._batcher = Batcher(self._apply, interval=interval, on_error=self._report)
-        self._worker = StreamWorker(
-            self.client, pubsub, topic, self.messages, policy=self._current_policy(),
-            dead_letter_topic=dead_letter_topic, metadata=metadata, limit=max_messages, on_change=self._batcher.request,
-        )  # fmt: skip
-        self._key = key if key is not None else ("stream", pubsub, topic, registry.cell_id())
-        self._stopped = False
         self._render()
-        if start:
-            self.start()
 
-    def start(self) -> TopicStream:
-        """Start reading (done by the constructor unless ``start=False``); closes this cell's previous stream."""
-        registry.register(self._key, self)
-        if not self._worker.alive:
-            self._worker.start()
-        return self
+    @validate("max_messages", "max_rows", "max_records")
+    def _check_size(self, proposal: Any) -> Any:
+        return at_least(proposal, 1)
 
-    def wait_connected(self, timeout: float = 10.0, *, retry: bool = True) -> bool:
-        """Wait (≤ ``timeout`` s) until the subscription is open; return whether it is.
+    @validate("policy")
+    def _check_policy(self, proposal: Any) -> str:
+        value = str(proposal["value"])
+        if value in _POLICIES or (value == "handler" and self._handler is not None):
+            return value
+        raise SettingError(f"ack policy must be one of {', '.join(self._policy.options)}, not {value!r}")
 
-        With ``retry=False`` it returns after the first attempt: False at once when the sidecar refuses
-        (the reason is the last of ``errors``); the stream itself keeps retrying until stopped.
-        """
-        ok = self._worker.wait_connected(timeout, retry=retry)
-        self.flush()
-        return ok
+    # -- the worker's side ------------------------------------------------------------------------------------
+
+    def connect(self) -> Any:
+        """Open the subscription (worker thread)."""
+        return self.client.subscribe(
+            self.pubsub, self.topic, metadata=self._metadata, dead_letter_topic=self._dead_letter
+        )
+
+    def fetch(self, handle: Any) -> bool:
+        """Take one delivery step (worker thread)."""
+        return self._pump.step(handle)
+
+    def finished(self) -> bool:
+        """Return whether ``max_messages`` were taken and handed to the policy."""
+        return self._pump.done
+
+    def wake(self) -> None:
+        """Wake :meth:`wait` callers."""
+        self.messages.notify()
+
+    def note_error(self, text: str) -> None:
+        """Keep an error line in the stream's log (shown with the handler errors)."""
+        self.messages.note_error(text)
+        self._batcher.request()
+
+    def error_lines(self) -> list[str]:
+        """Return the stream's error lines: connection errors and handler failures, oldest first."""
+        return self.messages.snapshot()[2]
+
+    # -- the notebook's side ----------------------------------------------------------------------------------
 
     def wait(self, count: int = 1, timeout: float = 10.0) -> bool:
         """Wait (≤ ``timeout`` s) until ``count`` deliveries arrived and the ack policy handled them; return whether.
 
         Counts are totals since the start (or :meth:`clear`); redeliveries count again. While paused, arriving
         is enough (held messages get no outcome until :meth:`resume`). Returns early, False, if the stream
-        ends first. It waits on the model the reader thread updates — never on a display refresh — so it is
+        ends first. It waits on the model the worker updates — never on a display refresh — so it is
         safe to call from a notebook cell; the synced traits are refreshed before it returns.
         """
-        worker = self._worker
+        pump = self._pump
 
         def reached(counts: dict[str, int]) -> bool:
-            return counts["received"] >= count and (counts["settled"] >= count or worker.paused)
+            return counts["received"] >= count and (counts["settled"] >= count or pump.paused)
 
-        self.messages.wait_for(lambda counts: reached(counts) or not worker.alive, timeout)
+        self.messages.wait_for(lambda counts: reached(counts) or not self.active, timeout)
         ok = reached(self.messages.snapshot()[0])
         self.flush()
         return ok
@@ -136,36 +160,20 @@ class TopicStream(Snapshot, w.VBox):  # type: ignore[misc]
     def counts(self) -> StreamCounts:
         """Return the current counts, straight from the model (no display refresh needed)."""
         counts = self.messages.snapshot()[0]
-        names = ("received", "acked", "retried", "dropped", "redelivered", "unacked", "failed")
-        return StreamCounts(**{name: counts.get(name, 0) for name in names}, held=self._worker.held)
-
-    @property
-    def active(self) -> bool:
-        """Return whether the stream is reading (False once stopped, closed or done after ``max_messages``)."""
-        return self._worker.alive and not self._stopped
-
-    def _current_policy(self) -> Policy:
-        if self.policy == "handler" and self._handler is not None:
-            return self._handler
-        return self.policy
+        names = (*_COUNTS, "failed")
+        return StreamCounts(**{name: counts.get(name, 0) for name in names}, held=self._pump.held)
 
     @observe("policy")
     def _on_policy(self, change: dict[str, Any]) -> None:
-        if change["new"] == "handler" and self._handler is None:
-            self.policy = change["old"]
-            return
-        if hasattr(self, "_worker"):
-            self._worker.policy = self._current_policy()
-            self._render()
+        self._pump.policy = self._handler if change["new"] == "handler" and self._handler else change["new"]
+        self._render()
 
     @observe("paused")
     def _on_paused(self, change: dict[str, Any]) -> None:
-        if not hasattr(self, "_worker"):
-            return
         if change["new"]:
-            self._worker.pause()
+            self._pump.pause()
         else:
-            self._worker.resume()
+            self._pump.resume()
         self._render()
 
     def pause(self) -> None:
@@ -179,70 +187,32 @@ class TopicStream(Snapshot, w.VBox):  # type: ignore[misc]
     def clear(self) -> None:
         """Forget the rows, counts and records shown so far."""
         self.messages.clear()
-        self._batcher.request()
         self.flush()
 
-    def flush(self) -> None:
-        """Apply pending updates now (call it from the kernel thread; tests use it instead of the loop)."""
-        self._batcher.request()
-        self._batcher.flush()
-
-    def _apply(self) -> None:
-        counts, rows, errors = self.messages.snapshot()
-        with self.hold_sync():
-            for name in ("received", "acked", "retried", "dropped", "redelivered", "unacked"):
-                setattr(self, name, counts.get(name, 0))
-            self.state, self.reconnects, self.held = self._worker.state, self._worker.reconnects, self._worker.held
-            self.rate = self.messages.rate()
-            self.rows, self.errors = rows, errors
-            self._render()
-        if self._worker.state == "done" and not self._stopped:
-            self.stop()  # max_messages reached: join the reader, release the client, leave the final picture
-
-    def _report(self, exc: BaseException) -> None:
-        self.messages.note_error(f"display update failed: {exc}")
-
-    def _counts(self) -> dict[str, int]:
-        names = ("received", "acked", "retried", "dropped", "redelivered", "unacked", "held")
-        return {name: int(getattr(self, name)) for name in names}
+    def apply(self) -> None:
+        """Copy the log's counts and rows into the traits and redraw (kernel loop)."""
+        counts, rows, _ = self.messages.snapshot()
+        for name in _COUNTS:
+            setattr(self, name, counts.get(name, 0))
+        self.held, self.rate, self.rows = self._pump.held, self.messages.rate(), rows
+        self._render()
 
     def _render(self) -> None:
+        counts = {name: int(getattr(self, name)) for name in (*_COUNTS, "held")}
         self._header.value = render.stream_header(
-            self.pubsub, self.topic, self.state, self._counts(), self.rate, paused=self.paused, policy=self.policy
+            self.pubsub, self.topic, self.state, counts, self.rate, paused=self.paused, policy=self.policy
         )
         self._table.value = render.table(render.STREAM_COLUMNS, self.rows)
-        self._errors.value = render.errors_html(self.errors)
+        self._errors_view.value = render.errors_html(self.errors)
 
     def snapshot_html(self) -> str:
         """Return the current picture as HTML (also the ``text/html`` of the mime bundle)."""
         self.flush()
-        return f"<div>{self._header.value}{self._table.value}{self._errors.value}</div>"
+        return f"<div>{self._header.value}{self._table.value}{self._errors_view.value}</div>"
 
     def to_frame(self) -> Any:
         """Return what was received (≤ ``max_records``, oldest first) as a pandas DataFrame."""
         return self.messages.frame()
-
-    def stop(self) -> None:
-        """Close the subscription and its thread; the view keeps its last picture."""
-        if getattr(self, "_stopped", True):
-            return
-        self._worker.stop()
-        self._finish()
-
-    def _finish(self) -> None:
-        self._stopped = True
-        registry.unregister(self._key, self)
-        if self._owns_client:
-            self.client.close()
-        self.flush()
-        self._batcher.close()
-        self.publish_final()
-
-    def close(self) -> None:
-        """Stop the stream and close the widget (its views disappear)."""
-        self._view_closing = True
-        self.stop()
-        super().close()
 
     def __repr__(self) -> str:
         return f"TopicStream({self.pubsub}/{self.topic}, {self.state}, received={self.received})"
