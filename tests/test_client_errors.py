@@ -6,6 +6,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 import pytest
@@ -130,21 +131,65 @@ def test_shutdown_stops_the_sidecar(make_sandbox: Callable[..., Sandbox]) -> Non
                 time.sleep(0.05)
 
 
-def test_a_stream_the_sidecar_already_refused_reports_the_real_status(secured: Sandbox) -> None:
-    # The race behind flaky token errors: the sidecar ends the call before the client's first write.
+def _refused_call(channel: grpc.aio.Channel) -> tuple[Any, Any]:
+    """Open a subscription with a wrong token (refused from the headers); return the call and its first request."""
     from dapr.proto.runtime.v1 import dapr_pb2_grpc, pubsub_pb2
 
-    from dapr_nb.transport.aio_streams import WRITE_FAILED, final_status
+    call = dapr_pb2_grpc.DaprStub(channel).SubscribeTopicEventsAlpha1(metadata=(("dapr-api-token", "no"),))
+    initial = pubsub_pb2.SubscribeTopicEventsRequestInitialAlpha1(pubsub_name="pubsub", topic="t")
+    return call, pubsub_pb2.SubscribeTopicEventsRequestAlpha1(initial_request=initial)
+
+
+def test_a_stream_the_sidecar_already_refused_reports_the_real_status(secured: Sandbox) -> None:
+    # The sidecar ends the call before the client's first write: grpc.aio fails the write locally.
+    from dapr_nb.transport.aio_status import CallEnding
+    from dapr_nb.transport.aio_streams import WRITE_FAILED
 
     async def main() -> grpc.StatusCode:
         async with grpc.aio.insecure_channel(secured.grpc_endpoint) as channel:
-            call = dapr_pb2_grpc.DaprStub(channel).SubscribeTopicEventsAlpha1(metadata=(("dapr-api-token", "no"),))
+            call, first = _refused_call(channel)
+            ending = CallEnding(call)
             await call.code()  # wait until the sidecar has refused the stream
-            initial = pubsub_pb2.SubscribeTopicEventsRequestInitialAlpha1(pubsub_name="pubsub", topic="t")
             try:
-                await call.write(pubsub_pb2.SubscribeTopicEventsRequestAlpha1(initial_request=initial))
+                await call.write(first)
             except WRITE_FAILED as exc:
-                return (await final_status(call, exc)).code()
+                return (await ending.error(exc)).code()
             raise AssertionError("the write should fail on a finished call")
 
     assert run(main()) == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_grpcs_local_internal_over_the_sidecars_status_is_seen_through(secured: Sandbox) -> None:
+    # The 1-in-10 race: the sidecar's status arrives while the first write is in flight; grpc.aio's write
+    # then fails and overwrites the call's status with a local INTERNAL (done here as its _write does).
+    from dapr_nb.transport.aio_status import LOCAL_INTERNAL, CallEnding
+
+    async def main() -> tuple[grpc.StatusCode, str, grpc.StatusCode]:
+        async with grpc.aio.insecure_channel(secured.grpc_endpoint) as channel:
+            call, _ = _refused_call(channel)
+            ending = CallEnding(call, wait=0)
+            await call.code()
+            call._cython_call.set_internal_error("send failed")  # what grpc.aio's _write does on a failed send
+            hidden = await call.code()
+            local = grpc.aio.AioRpcError(grpc.StatusCode.INTERNAL, details=LOCAL_INTERNAL)
+            sent = await ending.error(local)
+            return sent.code(), sent.details(), hidden  # type: ignore[return-value]
+
+    code, details, hidden = run(main())
+    assert hidden == grpc.StatusCode.INTERNAL  # the call itself now hides the sidecar's answer
+    assert code == grpc.StatusCode.UNAUTHENTICATED and "api token" in details
+
+
+def test_wrong_token_on_fresh_aio_streams_is_always_unauthenticated(secured: Sandbox) -> None:
+    async def main() -> list[str]:
+        seen = []
+        for _ in range(20):  # a fresh channel each time: the open races the sidecar's refusal
+            async with async_client_for(secured, api_token="wrong") as bad:
+                try:
+                    await bad.subscribe("pubsub", "t")
+                except DaprError as error:
+                    seen.append(f"{type(error).__name__}: {error}")
+        return seen
+
+    seen = run(main())
+    assert len(seen) == 20 and all(text.startswith("Unauthenticated") for text in seen), seen

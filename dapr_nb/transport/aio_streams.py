@@ -23,6 +23,7 @@ from ..core.results import ConfigUpdate, TopicMessage
 from ..core.streams import Open, StreamProtocol, delivery
 from ..errors import Cancelled, DaprError
 from .aio import AioDriver
+from .aio_status import CallEnding
 from .stream_api import WAKE, AckShortcuts, StreamStatus, WatchId, message_id
 
 log = logging.getLogger("dapr_nb")
@@ -31,25 +32,6 @@ T = TypeVar("T")
 S = TypeVar("S", bound="_AsyncStream[Any, Any]")
 
 WRITE_FAILED = (grpc.RpcError, asyncio.InvalidStateError)
-
-
-async def final_status(call: Any, exc: BaseException) -> grpc.RpcError:
-    """Return the call's real status when a write failed because the sidecar had already ended the call.
-
-    grpc.aio reports such a write as a bare INTERNAL ("Internal error from Core") or InvalidStateError; the
-    status the sidecar sent (e.g. UNAUTHENTICATED for a wrong token) is on the call itself.
-    """
-    try:
-        code = await asyncio.wait_for(call.code(), 2.0)
-        if code is not None and code != grpc.StatusCode.OK:
-            return grpc.aio.AioRpcError(
-                code, await call.initial_metadata(), await call.trailing_metadata(), await call.details()
-            )
-    except (asyncio.TimeoutError, grpc.RpcError):
-        pass
-    if isinstance(exc, grpc.RpcError):
-        return exc
-    return grpc.aio.AioRpcError(grpc.StatusCode.UNKNOWN, grpc.aio.Metadata(), grpc.aio.Metadata(), str(exc))
 
 
 class _AsyncStream(StreamStatus[P], Generic[P, T]):
@@ -63,6 +45,7 @@ class _AsyncStream(StreamStatus[P], Generic[P, T]):
         self._settled = asyncio.Event()
         self._write = asyncio.Lock()
         self._call: Any = None
+        self._ending: CallEnding | None = None
         self._reader: asyncio.Task[None] | None = None
 
     async def open(self: S, timeout: float = 10.0) -> S:
@@ -81,20 +64,21 @@ class _AsyncStream(StreamStatus[P], Generic[P, T]):
     async def _begin(self, opening: Open) -> None:
         rpc = getattr(self._driver.stub(DAPR), opening.method)
         metadata = self._driver.settings.token_metadata
-        if not opening.bidi:
-            self._call = rpc(opening.request, metadata=metadata)
-        else:
-            self._call = rpc(metadata=metadata)
+        self._call = rpc(metadata=metadata) if opening.bidi else rpc(opening.request, metadata=metadata)
+        self._ending = CallEnding(self._call, self._grace)  # before the first write: see aio_status
+        if opening.bidi:
             try:
                 await self._call.write(opening.request)
             except WRITE_FAILED as exc:
-                self.protocol.fail(await self._write_error(exc))
+                self.protocol.fail(await self._failure(exc))
                 self._settled.set()
                 return
         self._reader = asyncio.get_running_loop().create_task(self._read(self._call))
 
-    async def _write_error(self, exc: BaseException) -> DaprError:
-        return self._driver.error(await final_status(self._call, exc), self.protocol.method)
+    async def _failure(self, exc: BaseException) -> DaprError:
+        """Return the DaprError for a failed write or read: the sidecar's status, not grpc's local INTERNAL."""
+        assert self._ending is not None  # set with the call, before any write or read
+        return self._driver.error(await self._ending.error(exc), self.protocol.method)
 
     async def _read(self, call: Any) -> None:
         method = self.protocol.method
@@ -108,7 +92,7 @@ class _AsyncStream(StreamStatus[P], Generic[P, T]):
         except asyncio.CancelledError:
             self.protocol.fail(Cancelled(f"{method}: the stream was cancelled", code="CANCELLED", operation=method))
         except grpc.RpcError as exc:
-            self.protocol.fail(self._driver.error(exc, method))
+            self.protocol.fail(await self._failure(exc))
         except Exception as exc:  # a bug in digesting: surface it to the reader of the stream
             log.exception("dapr_nb: %s reader failed", method)
             self.protocol.fail(DaprError(f"{method}: {exc}", operation=method))
@@ -138,7 +122,7 @@ class _AsyncStream(StreamStatus[P], Generic[P, T]):
             try:
                 await self._call.write(request)
             except WRITE_FAILED as exc:
-                raise self.protocol.fail(await self._write_error(exc)) from None
+                raise self.protocol.fail(await self._failure(exc)) from None
 
     async def close(self) -> None:
         """Close the stream: drain or unsubscribe as the protocol says, then cancel; idempotent."""
