@@ -8,6 +8,7 @@ only makes a test slower, never wrong (the timeouts are generous bounds, not exp
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -36,6 +37,15 @@ def wait_until(
             raise AssertionError(f"{text} (waited {timeout:g} s)")
         time.sleep(interval)
     return value
+
+
+def wait_threads_end(before: set[threading.Thread], what: str, timeout: float = WAIT) -> None:
+    """Wait until every thread started since ``before`` (a ``set(threading.enumerate())``) has ended."""
+
+    def new() -> list[str]:
+        return sorted(t.name for t in set(threading.enumerate()) - before)
+
+    wait_until(lambda: not new(), timeout, lambda: f"{what}: threads still running: {new()}")
 
 
 def assert_quiet(inbox: queue.Queue[Any], window: float = QUIET, what: str = "nothing") -> None:

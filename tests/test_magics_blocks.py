@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
+from _waiting import wait_threads_end
 
 from dapr_nb.core.results import BindingResult, BulkPublishResult, Job, LockResult, Metadata
 from dapr_nb.magics.views import MASK, Secrets
@@ -74,6 +76,15 @@ def test_subscribe_dead_letter_and_refusals(dapr: Cells, unique: Callable[[str],
     assert view.wait(1, WAIT) and view.counts.dropped == 1
     assert letters.wait(1, WAIT) and letters.to_frame()["data"].tolist() == [1]
     assert "nope" in dapr.fail("%dapr subscribe nope t")  # the sidecar's refusal fails the cell, in one line
+
+
+@pytest.mark.parametrize("cell", ["%dapr subscribe nope t", "%dapr config watch nope k"])
+def test_failed_live_views_leave_no_thread(dapr: Cells, cell: str) -> None:
+    assert "nope" in dapr.fail(cell)  # warm-up: grpc's own threads
+    before = set(threading.enumerate())
+    for _ in range(200):
+        assert "nope" in dapr.fail(cell)
+    wait_threads_end(before, f"200 failed `{cell}`")
 
 
 def test_publish_and_subscribe_errors(dapr: Cells) -> None:

@@ -65,21 +65,25 @@ class _Stream(StreamStatus[P], Generic[P, T]):
     def _begin(self, opening: Open) -> None:
         rpc = getattr(self._driver.stub(DAPR), opening.method)
         metadata = self._driver.settings.token_metadata
+        requests: queue.SimpleQueue[Any] = queue.SimpleQueue()  # per call: a reopen never sees the last one's WAKE
+        self._requests = requests
         if opening.bidi:
-            self._requests.put(opening.request)
-            self._call = rpc(self._outgoing(), metadata=metadata)
+            requests.put(opening.request)
+            self._call = rpc(self._outgoing(requests), metadata=metadata)
         else:
             self._call = rpc(opening.request, metadata=metadata)
-        self._reader = threading.Thread(target=self._read, args=(self._call,), name=f"dapr-nb-{opening.method}")
+        self._reader = threading.Thread(
+            target=self._read, args=(self._call, requests), name=f"dapr-nb-{opening.method}"
+        )
         self._reader.daemon = True
         self._reader.start()
 
-    def _outgoing(self) -> Iterator[Any]:
-        while (request := self._requests.get()) is not WAKE:
+    def _outgoing(self, requests: queue.SimpleQueue[Any]) -> Iterator[Any]:
+        while (request := requests.get()) is not WAKE:
             yield request
         self._flushed.set()
 
-    def _read(self, call: Any) -> None:
+    def _read(self, call: Any, requests: queue.SimpleQueue[Any]) -> None:
         try:
             for response in call:
                 with self._lock:
@@ -95,7 +99,7 @@ class _Stream(StreamStatus[P], Generic[P, T]):
             log.exception("dapr_nb: %s reader failed", self.protocol.method)
             self._report(DaprError(f"{self.protocol.method}: {exc}", operation=self.protocol.method))
         finally:
-            self._requests.put(WAKE)  # the response stream is over: end the request iterator (grpc's thread) too
+            requests.put(WAKE)  # the response stream is over: end the request iterator (grpc's thread) too
             self._items.put(WAKE)
             self._settled.set()
 
