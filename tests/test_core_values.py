@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from dapr_nb.core import jobs
-from dapr_nb.core.values import decode, encode, from_json_text, json_text, sniff
+from dapr_nb.core.values import NestedTooDeeply, check_depth, decode, encode, from_json_text, json_text, sniff
 
 
 @dataclasses.dataclass
@@ -60,3 +60,37 @@ def test_job_data_packs_and_unpacks() -> None:
         assert packed is not None
         assert jobs.unpack(packed) == value
     assert jobs.pack(None) is None
+
+
+def _nested(levels: int) -> dict[str, object]:
+    value: dict[str, object] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def test_values_nested_past_pythons_limit_are_a_clear_error_out_and_text_in() -> None:
+    with pytest.raises(NestedTooDeeply, match="nested too deeply") as info:
+        encode(_nested(3000))
+    assert isinstance(info.value, ValueError) and "levels" in str(info.value)
+    deep = b"[" * 3000 + b"]" * 3000
+    assert decode(deep, "application/json") == deep.decode()  # kept as text, never a RecursionError
+    assert decode(deep) == sniff(deep) == deep.decode()
+    assert from_json_text(deep.decode()) == deep.decode()
+
+
+def test_check_depth_counts_levels_and_stops_on_cycles() -> None:
+    check_depth(_nested(256), 256)
+    check_depth([[1], {"a": [2]}, "text", b"bytes"], 3)
+    with pytest.raises(NestedTooDeeply, match="the limit is 256 levels"):
+        check_depth(_nested(257), 256)
+    with pytest.raises(NestedTooDeeply, match="the body"):
+        check_depth([[[]]], 2, "the body")
+    shared: list[object] = [[[]]]
+    check_depth([shared, [shared]], 5)  # a part shared at two depths counts at the deeper one
+    with pytest.raises(NestedTooDeeply):
+        check_depth([shared, [shared]], 4)
+    loop: list[object] = []
+    loop.extend([loop, loop])
+    with pytest.raises(NestedTooDeeply):
+        check_depth(loop, 256)

@@ -99,3 +99,26 @@ def test_state_errors_are_one_line(dapr: Cells) -> None:
     dapr.ns["number"] = 1
     assert "must be text" in dapr.fail("%dapr state get statestore :number")
     assert "unknown variable" in dapr.fail("%dapr state set statestore k :no_such_variable_here")
+
+
+def test_deeply_nested_data_is_one_usage_error(dapr: Cells) -> None:
+    limit = "the limit is 256 levels"
+    braces = '{"k": ' + '{"a": ' * 2000 + "1" + "}" * 2001
+    for body in (braces, "{" * 2000, "k: " + "[" * 600 + "]" * 600, "[" * 257 + "]" * 257):
+        message = dapr.fail("%%dapr state set statestore\n" + body)
+        assert "nested too deeply" in message and limit in message, message
+    deep: dict[str, object] = {}
+    for _ in range(3000):
+        deep = {"a": deep}
+    dapr.ns["deep"] = deep
+    for cell in (
+        "%dapr state set statestore k :deep",
+        "%dapr publish pubsub t :deep",
+        "%%dapr state set statestore\n:deep",
+    ):
+        message = dapr.fail(cell)
+        assert "nested too deeply" in message and limit in message, message
+    assert "nested too deeply" in dapr.fail("%dapr state set statestore k " + "[" * 2000 + "]" * 2000)
+    assert "to insert as text" in dapr.fail("%dapr state set statestore k {{deep}}")
+    dapr.ns["ok"] = {"k": [[1]]}
+    dapr.run("%dapr state set statestore :ok")  # shallow data still goes through

@@ -5,6 +5,8 @@ lists, numbers, booleans and ``None`` are JSON (``application/json``); dataclass
 become JSON objects. Values out: an explicit content type wins; otherwise the bytes are sniffed —
 JSON → Python, UTF-8 text → ``str``, anything else stays ``bytes``. Surprise to know: a ``str`` that
 happens to be valid JSON (``"42"``) reads back as JSON; keep the raw bytes (``.raw``) when it matters.
+Nesting: Python's JSON follows lists and objects about ``sys.getrecursionlimit()`` levels deep; a value
+going out nested deeper is a :class:`NestedTooDeeply` error, one coming in stays text.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +24,40 @@ OCTETS = "application/octet-stream"
 
 _JSON_START = frozenset(b'{["-0123456789tfn')
 _JSON_START_TEXT = frozenset('{["-0123456789tfn')
+
+
+class NestedTooDeeply(ValueError):
+    """A value nests lists/objects (dicts) deeper than can be encoded or parsed here."""
+
+
+def too_deep(what: str = "the value", limit: int | None = None) -> NestedTooDeeply:
+    """Return the error for ``what`` nesting deeper than ``limit`` levels (default: Python's recursion limit)."""
+    if limit is None:
+        return NestedTooDeeply(
+            f"{what} is nested too deeply (Python's JSON handles about {sys.getrecursionlimit()} levels)"
+        )
+    return NestedTooDeeply(f"{what} is nested too deeply (the limit is {limit} levels of lists/objects)")
+
+
+_NESTED = (dict, list, tuple, set, frozenset)
+
+
+def check_depth(value: Any, limit: int, what: str = "the value") -> None:
+    """Raise NestedTooDeeply if ``value`` nests dicts, lists, tuples or sets more than ``limit`` levels deep.
+
+    Iterative (it cannot hit the recursion limit itself); a container that contains itself counts as too deep.
+    """
+    deepest: dict[int, int] = {}
+    stack = [(value, 1)] if isinstance(value, _NESTED) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise too_deep(what, limit)
+        if deepest.get(id(item), 0) >= depth:
+            continue  # shared (or cyclic) part already walked at least this deep
+        deepest[id(item)] = depth
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, _NESTED))
 
 
 def _default(value: Any) -> Any:
@@ -47,16 +84,28 @@ _DECODE = json.JSONDecoder().decode
 
 
 def _loads(data: bytes) -> Any:
-    """Parse JSON bytes: UTF-8 straight to the decoder, anything else (BOMs, UTF-16/32) by ``json.loads``'s rules."""
+    """Parse JSON bytes: UTF-8 straight to the decoder, anything else (BOMs, UTF-16/32) by ``json.loads``'s rules.
+
+    JSON nested deeper than the parser follows is a ValueError too, so callers keep it as text.
+    """
     try:
-        return _DECODE(data.decode())
-    except ValueError:  # UnicodeDecodeError included
-        return json.loads(data)
+        try:
+            return _DECODE(data.decode())
+        except ValueError:  # UnicodeDecodeError included
+            return json.loads(data)
+    except RecursionError:
+        raise too_deep("the JSON") from None
 
 
 def to_json(value: Any) -> bytes:
-    """Encode ``value`` as compact UTF-8 JSON (dataclasses, pydantic models, dates and numpy scalars included)."""
-    return _ENCODER.encode(value).encode()
+    """Encode ``value`` as compact UTF-8 JSON (dataclasses, pydantic models, dates and numpy scalars included).
+
+    NestedTooDeeply (a ValueError) when ``value`` nests deeper than Python's recursion limit.
+    """
+    try:
+        return _ENCODER.encode(value).encode()
+    except RecursionError:
+        raise too_deep() from None
 
 
 def encode(value: Any) -> tuple[bytes, str]:
@@ -108,7 +157,7 @@ def sniff(data: bytes) -> Any:
     if data[0] in _JSON_START or text.lstrip()[:1] in _JSON_START_TEXT:
         try:
             return _DECODE(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser follows
             pass
     return text
 
@@ -131,7 +180,7 @@ def from_json_text(text: str | None) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser follows
         return text
 
 

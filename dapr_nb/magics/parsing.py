@@ -3,8 +3,10 @@
 Rules: ``{{name}}`` substitutes text from the user namespace before splitting (store names, keys,
 topics); a token ``:name`` binds the Python value itself (dict, list, number, str, DataFrame) and is
 resolved only where a command reads *data*; ``k=v`` pairs become metadata; an unquoted ``#`` that starts a
-word starts a comment, as in the shell (quote it to pass it: ``'#ff0000'``). Every problem is a
-:class:`~IPython.core.error.UsageError` with one short sentence that says what to do.
+word starts a comment, as in the shell (quote it to pass it: ``'#ff0000'``). Data (a JSON token, a body,
+a ``:name`` value) may nest lists/objects at most :data:`MAX_DEPTH` levels. Every problem is a
+:class:`~IPython.core.error.UsageError` with one short sentence that says what to do (or a ValueError,
+which the command table turns into one).
 """
 
 from __future__ import annotations
@@ -12,16 +14,22 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from IPython.core.error import UsageError
 
+from ..core.values import check_depth, too_deep
+
 _TEMPLATE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _BOUND = re.compile(r"^:([A-Za-z_]\w*)$")
 _MARK = "\x00bound:"
+
+MAX_DEPTH = 256
+"""How deep the data a magic reads may nest lists/objects: well inside what JSON and YAML parse in Python."""
 
 
 def _lookup(path: str, namespace: Mapping[str, Any], where: str) -> Any:
@@ -39,9 +47,18 @@ def _lookup(path: str, namespace: Mapping[str, Any], where: str) -> Any:
     return value
 
 
+def _as_text(path: str, namespace: Mapping[str, Any]) -> str:
+    where = "{{" + path + "}}"
+    try:
+        return str(_lookup(path, namespace, where))
+    except RecursionError:
+        deep = f"more than about {sys.getrecursionlimit()} levels"
+        raise UsageError(f"{where}: the value is nested too deeply to insert as text ({deep})") from None
+
+
 def interpolate(text: str, namespace: Mapping[str, Any]) -> str:
     """Replace every ``{{name}}`` in ``text`` by ``str()`` of that variable."""
-    return _TEMPLATE.sub(lambda m: str(_lookup(m.group(1), namespace, "{{" + m.group(1) + "}}")), text)
+    return _TEMPLATE.sub(lambda m: _as_text(m.group(1), namespace), text)
 
 
 @dataclass
@@ -55,9 +72,9 @@ class Line:
         """Return the Python value a data token stands for: a bound object, else JSON if it parses, else text."""
         if token is None:
             return None
-        if token.startswith(_MARK):
-            return self.bound[token]
-        return parse_data(token)
+        value = self.bound[token] if token.startswith(_MARK) else parse_data(token)
+        check_depth(value, MAX_DEPTH)
+        return value
 
     def text(self, token: str, what: str) -> str:
         """Return a token that must be plain text (a name, key or topic), refusing ``:name`` bindings."""
@@ -108,6 +125,8 @@ def parse_data(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+    except RecursionError:
+        raise too_deep(limit=MAX_DEPTH) from None
 
 
 def parse_pairs(pairs: Iterable[str] | None, what: str = "--meta") -> dict[str, str]:
@@ -122,10 +141,17 @@ def parse_pairs(pairs: Iterable[str] | None, what: str = "--meta") -> dict[str, 
 
 
 def parse_body(cell: str, what: str) -> Any:
-    """Parse a cell body as JSON, or YAML when it is not JSON; an empty or invalid body is a usage error."""
+    """Parse a cell body as JSON, or YAML when it is not JSON; an empty, invalid or too deep body is a usage error."""
     text = cell.strip()
     if not text:
         raise UsageError(f"{what} needs a body in the cell below the magic line")
+    try:
+        return _json_or_yaml(text, what)
+    except RecursionError:
+        raise UsageError(f"{what}: {too_deep('the body', MAX_DEPTH)}") from None
+
+
+def _json_or_yaml(text: str, what: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as json_error:
@@ -141,6 +167,9 @@ def parse_cell(cell: str, namespace: Mapping[str, Any], what: str) -> Any:
     """Parse a cell body as data: a lone ``:name`` binds that variable, else fill in ``{{ }}`` and read JSON/YAML."""
     text = cell.strip()
     found = _BOUND.match(text)
-    if found:
-        return _lookup(found.group(1), namespace, text)
-    return parse_body(interpolate(cell, namespace), what)
+    value = _lookup(found.group(1), namespace, text) if found else parse_body(interpolate(cell, namespace), what)
+    try:
+        check_depth(value, MAX_DEPTH, "the body")
+    except ValueError as error:
+        raise UsageError(f"{what}: {error}") from None
+    return value
