@@ -14,6 +14,8 @@ from types import FrameType
 from .sandbox.errors import ComponentError
 from .sandbox.server import SandboxConfig, SandboxServer
 
+log = logging.getLogger("dapr_nb")
+
 
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
@@ -21,7 +23,11 @@ def _env_int(name: str, default: int) -> int:
 
 
 def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("sandbox", help="run the embedded daprd-compatible sidecar in the foreground")
+    p = sub.add_parser(
+        "sandbox",
+        help="run the embedded daprd-compatible sidecar in the foreground",
+        epilog="API token: set DAPR_API_TOKEN (as for daprd) or pass --api-token-file; with neither, none is required.",
+    )
     p.add_argument("--grpc-port", type=int, default=_env_int("DAPR_GRPC_PORT", 50001), help="0 picks a free port")
     p.add_argument("--http-port", type=int, default=_env_int("DAPR_HTTP_PORT", 3500), help="0 picks a free port")
     p.add_argument("--resources-path", type=Path, help="folder of Dapr component YAMLs (default: built-in components)")
@@ -31,10 +37,37 @@ def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=Path(os.environ.get("DAPR_NB_DATA_DIR") or Path.home() / ".dapr_nb" / "sandbox"),
     )
     p.add_argument("--app-id", default=os.environ.get("APP_ID") or "sandbox")
-    p.add_argument("--api-token", default=os.environ.get("DAPR_API_TOKEN", ""), help="require dapr-api-token")
-    p.add_argument("--host", default="127.0.0.1", help="a non-loopback host requires --api-token")
+    token = p.add_mutually_exclusive_group()
+    token.add_argument(
+        "--api-token-file", type=Path, metavar="PATH", help="require the dapr-api-token read from PATH (one line)"
+    )
+    token.add_argument(
+        "--api-token",
+        metavar="TOKEN",
+        help="require this dapr-api-token (ps shows it to every user: prefer DAPR_API_TOKEN or --api-token-file)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="a non-loopback host requires an API token")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)  # stop when stdin closes
+
+
+def api_token(args: argparse.Namespace) -> str:
+    """Return the token the sandbox requires: ``--api-token-file``, else ``--api-token``, else DAPR_API_TOKEN.
+
+    The file holds the token on one line (a trailing newline is dropped); ValueError names what is wrong.
+    """
+    if args.api_token_file is None:
+        return str(args.api_token if args.api_token is not None else os.environ.get("DAPR_API_TOKEN", ""))
+    path: Path = args.api_token_file
+    try:
+        token = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read --api-token-file {path}: {exc}") from None
+    if not token:
+        raise ValueError(f"--api-token-file {path} is empty; put the token on its first line")
+    if "\n" in token or "\r" in token:
+        raise ValueError(f"--api-token-file {path} holds more than one line; keep only the token")
+    return token
 
 
 def _stop_when_stdin_closes(server: SandboxServer) -> None:
@@ -46,6 +79,15 @@ def _stop_when_stdin_closes(server: SandboxServer) -> None:
 def run_sandbox(args: argparse.Namespace) -> int:
     """Run a sandbox until SIGINT/SIGTERM or a Shutdown call; print the ready line once it serves."""
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        token = api_token(args)
+    except ValueError as exc:
+        print(f"dapr-nb sandbox: {exc}", file=sys.stderr, flush=True)
+        return 2
+    if args.api_token is not None:
+        log.warning(
+            "--api-token shows the token to every user of this machine (ps); prefer DAPR_API_TOKEN or --api-token-file"
+        )
     config = SandboxConfig(
         host=args.host,
         grpc_port=args.grpc_port,
@@ -53,7 +95,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         resources_path=args.resources_path,
         data_dir=args.data_dir,
         app_id=args.app_id,
-        api_token=args.api_token,
+        api_token=token,
     )
     server = SandboxServer(config)
     try:

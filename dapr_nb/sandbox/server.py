@@ -51,14 +51,14 @@ class SandboxConfig:
     resources_path: Path | None = None
     data_dir: Path = field(default_factory=lambda: Path.home() / ".dapr_nb" / "sandbox")
     app_id: str = "sandbox"
-    api_token: str = ""
+    api_token: str = field(default="", repr=False)  # never shown in a repr (logs, notebooks)
 
     def check(self) -> None:
         """Refuse settings that would expose an unauthenticated sidecar."""
         if not _is_loopback(self.host) and not self.api_token:
             raise ComponentError(
-                f"refusing to listen on {self.host} without an API token: pass --api-token (or set DAPR_API_TOKEN), "
-                "or keep the default --host 127.0.0.1"
+                f"refusing to listen on {self.host} without an API token: set DAPR_API_TOKEN or pass "
+                "--api-token-file, or keep the default --host 127.0.0.1"
             )
 
 
