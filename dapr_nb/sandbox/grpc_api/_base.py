@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import hmac
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import grpc
 from grpc_status import rpc_status
@@ -26,7 +26,7 @@ class RpcBase:
     runtime: Runtime
 
 
-def abort(context: grpc.ServicerContext, error: DaprApiError) -> None:
+def abort(context: grpc.ServicerContext, error: DaprApiError) -> NoReturn:
     """Abort the call with daprd's status and rich details (raises)."""
     context.abort_with_status(rpc_status.to_status(error.to_status()))
 
@@ -35,7 +35,7 @@ def unary(fn: F) -> F:
     """Wrap a unary handler so a DaprApiError becomes daprd's gRPC status with details."""
 
     @functools.wraps(fn)
-    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+    def wrapper(self: object, request: object, context: grpc.ServicerContext) -> object:
         try:
             return fn(self, request, context)
         except DaprApiError as error:
@@ -48,7 +48,7 @@ def streaming(fn: F) -> F:
     """Wrap a response-streaming handler so a DaprApiError becomes daprd's gRPC status with details."""
 
     @functools.wraps(fn)
-    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+    def wrapper(self: object, request: object, context: grpc.ServicerContext) -> Iterator[object]:
         try:
             yield from fn(self, request, context)
         except DaprApiError as error:
@@ -57,7 +57,7 @@ def streaming(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def token_problem(metadata: Any, expected: str) -> str | None:
+def token_problem(metadata: Iterable[tuple[str, str | bytes]] | None, expected: str) -> str | None:
     """Return daprd's UNAUTHENTICATED message for the call's metadata, or None when the token is right."""
     supplied = next((v for k, v in metadata or () if k == TOKEN_HEADER), None)
     if supplied is None:
@@ -75,14 +75,18 @@ class TokenInterceptor(grpc.ServerInterceptor):
     def __init__(self, token: str) -> None:
         self._token = token
 
-    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         """Pass the call on, or answer UNAUTHENTICATED with daprd's message."""
         handler = continuation(details)
         problem = token_problem(details.invocation_metadata, self._token)
         if problem is None or handler is None:
             return handler
 
-        def deny(request: Any, context: grpc.ServicerContext) -> Any:
+        def deny(request: object, context: grpc.ServicerContext) -> NoReturn:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
 
         kinds = {
