@@ -78,7 +78,7 @@ def send_bulk(request: pubsub_pb2.BulkPublishRequest) -> Op[BulkPublishResult]:
     """Send a prepared bulk request: BulkPublishEvent, or BulkPublishEventAlpha1 on older sidecars."""
     if not request.entries:
         return BulkPublishResult(0)
-    reply = yield from fallback(
+    reply: pubsub_pb2.BulkPublishResponse = yield from fallback(
         Call("BulkPublishEvent", request), lambda: Call("BulkPublishEventAlpha1", request)
     )
     failed = tuple(FailedEntry(f.entry_id, f.error) for f in reply.failedEntries)
@@ -163,7 +163,7 @@ class TopicSubscription(StreamProtocol):
         return Closing(flush=True)
 
 
-def to_message(event: Any) -> TopicMessage:
+def to_message(event: appcallback_pb2.TopicEventRequest) -> TopicMessage:
     """Build a TopicMessage from a ``TopicEventRequest``."""
     from google.protobuf.json_format import MessageToDict
 
