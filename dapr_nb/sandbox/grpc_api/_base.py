@@ -15,7 +15,9 @@ from ..errors import DaprApiError
 if TYPE_CHECKING:  # the runtime builds the servicers (lazily importing them): only the type is needed here
     from ..runtime import Runtime
 
-F = TypeVar("F", bound=Callable[..., Any])
+S = TypeVar("S")
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 
 TOKEN_HEADER = "dapr-api-token"
 
@@ -31,30 +33,32 @@ def abort(context: grpc.ServicerContext, error: DaprApiError) -> NoReturn:
     context.abort_with_status(rpc_status.to_status(error.to_status()))
 
 
-def unary(fn: F) -> F:
+def unary(fn: Callable[[S, Req, grpc.ServicerContext], Resp]) -> Callable[[S, Req, grpc.ServicerContext], Resp]:
     """Wrap a unary handler so a DaprApiError becomes daprd's gRPC status with details."""
 
     @functools.wraps(fn)
-    def wrapper(self: object, request: object, context: grpc.ServicerContext) -> object:
+    def wrapper(self: S, request: Req, context: grpc.ServicerContext) -> Resp:
         try:
             return fn(self, request, context)
         except DaprApiError as error:
             abort(context, error)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
-def streaming(fn: F) -> F:
+def streaming(
+    fn: Callable[[S, Req, grpc.ServicerContext], Iterator[Resp]],
+) -> Callable[[S, Req, grpc.ServicerContext], Iterator[Resp]]:
     """Wrap a response-streaming handler so a DaprApiError becomes daprd's gRPC status with details."""
 
     @functools.wraps(fn)
-    def wrapper(self: object, request: object, context: grpc.ServicerContext) -> Iterator[object]:
+    def wrapper(self: S, request: Req, context: grpc.ServicerContext) -> Iterator[Resp]:
         try:
             yield from fn(self, request, context)
         except DaprApiError as error:
             abort(context, error)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def token_problem(metadata: Iterable[tuple[str, str | bytes]] | None, expected: str) -> str | None:
