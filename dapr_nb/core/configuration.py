@@ -8,7 +8,6 @@ the Alpha1 fallback while opening, and closes by unsubscribing. Its lifecycle is
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import configuration_pb2
@@ -73,7 +72,7 @@ class ConfigurationSubscription(StreamProtocol):
 
     _first_request = request
 
-    def _digest(self, response: Any) -> Event:
+    def _digest(self, response: configuration_pb2.SubscribeConfigurationResponse) -> Event:
         if response.id and not self.id:
             self.id = response.id
         if response.items:

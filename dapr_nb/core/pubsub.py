@@ -20,7 +20,11 @@ from .streams import Closing, Event, Message, Started, State, StreamProtocol, Un
 from .values import decode, encode, str_map
 
 AckStatus = Literal["success", "retry", "drop"]
-_STATUS: dict[str, Any] = {"success": 0, "retry": 1, "drop": 2}
+_STATUS: dict[str, appcallback_pb2.TopicEventResponse.TopicEventResponseStatus.ValueType] = {
+    "success": appcallback_pb2.TopicEventResponse.SUCCESS,
+    "retry": appcallback_pb2.TopicEventResponse.RETRY,
+    "drop": appcallback_pb2.TopicEventResponse.DROP,
+}
 
 
 def publish(
@@ -131,7 +135,7 @@ class TopicSubscription(StreamProtocol):
 
     _first_request = initial_request
 
-    def _digest(self, response: Any) -> Event:
+    def _digest(self, response: pubsub_pb2.SubscribeTopicEventsResponseAlpha1) -> Event:
         kind = response.WhichOneof("subscribe_topic_events_response_type")
         if kind == "initial_response":
             return Started()
