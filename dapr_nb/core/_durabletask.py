@@ -1,9 +1,9 @@
 """The one adapter over the Durable Task protos vendored (privately) in ``dapr`` 1.19, for the client and the sandbox.
 
-Rule: nothing else in ``dapr_nb`` imports ``dapr.ext.workflow._durabletask``; the client core builds its
-requests from :func:`protos`, the sandbox's engine serves :func:`servicer_base`. Imports happen on
-first use because they pull in the whole workflow extension (≈0.6 s), and ``dapr==1.19.*`` is pinned
-for this private path.
+Rule: nothing else in ``dapr_nb`` imports ``dapr.ext.workflow._durabletask`` at run time (``TYPE_CHECKING``
+imports of message types are fine); the client core builds its requests from :func:`protos`, the sandbox's
+engine serves :func:`servicer_base`. Imports happen on first use because they pull in the whole workflow
+extension (≈0.6 s), and ``dapr==1.19.*`` is pinned for this private path.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ def invoke_binding(
     """Invoke ``operation`` (``create``, ``get``, ``list``, ``delete`` …) on the output binding ``name``."""
     payload = b"" if data is None else encode(data)[0]
     request = binding_pb2.InvokeBindingRequest(name=name, operation=operation, data=payload, metadata=str_map(metadata))
-    reply = yield Call("InvokeBinding", request)
+    reply: binding_pb2.InvokeBindingResponse = yield Call("InvokeBinding", request)
     meta = dict(reply.metadata)
     value = decode(reply.data, meta.get("contentType", "")) if reply.data else None
     return BindingResult(value, reply.data, meta)

@@ -8,8 +8,8 @@ the Alpha1 fallback while opening, and closes by unsubscribing. Its lifecycle is
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
+from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import configuration_pb2
 
 from ..errors import DaprError, Unimplemented
@@ -22,7 +22,7 @@ SUBSCRIBE = "SubscribeConfiguration"
 SUBSCRIBE_ALPHA1 = "SubscribeConfigurationAlpha1"
 
 
-def to_items(items: Mapping[str, Any]) -> Table[ConfigItem]:
+def to_items(items: Mapping[str, common_pb2.ConfigurationItem]) -> Table[ConfigItem]:
     """Convert a proto ``map<string, ConfigurationItem>`` into ConfigItems sorted by key."""
     return Table(ConfigItem(k, v.value, v.version, dict(v.metadata)) for k, v in sorted(items.items()))
 
@@ -32,7 +32,7 @@ def get_configuration(
 ) -> Op[Table[ConfigItem]]:
     """Return the items for ``keys`` (all items when empty), sorted by key."""
     request = configuration_pb2.GetConfigurationRequest(store_name=store, keys=list(keys), metadata=str_map(metadata))
-    reply = yield from fallback(
+    reply: configuration_pb2.GetConfigurationResponse = yield from fallback(
         Call("GetConfiguration", request), lambda: Call("GetConfigurationAlpha1", request)
     )
     return to_items(reply.items)
@@ -41,7 +41,7 @@ def get_configuration(
 def unsubscribe_configuration(store: str, subscription_id: str) -> Op[bool]:
     """Stop a subscription by id; False (not an error) when the sidecar does not know the id."""
     request = configuration_pb2.UnsubscribeConfigurationRequest(store_name=store, id=subscription_id)
-    reply = yield from fallback(
+    reply: configuration_pb2.UnsubscribeConfigurationResponse = yield from fallback(
         Call("UnsubscribeConfiguration", request), lambda: Call("UnsubscribeConfigurationAlpha1", request)
     )
     return bool(reply.ok)
@@ -72,7 +72,7 @@ class ConfigurationSubscription(StreamProtocol):
 
     _first_request = request
 
-    def _digest(self, response: Any) -> Event:
+    def _digest(self, response: configuration_pb2.SubscribeConfigurationResponse) -> Event:
         if response.id and not self.id:
             self.id = response.id
         if response.items:

@@ -35,5 +35,5 @@ def converse(
         request.contextID = context_id
     if temperature is not None:
         request.temperature = temperature
-    reply = yield Call("ConverseAlpha1", request)
+    reply: ai_pb2.ConversationResponse = yield Call("ConverseAlpha1", request)
     return ConversationResult(reply.contextID, tuple(o.result for o in reply.outputs))

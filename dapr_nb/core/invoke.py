@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .errors import from_http
-from .ops import HttpCall, Op
+from .ops import HttpCall, HttpReply, Op
 from .results import InvokeResult
 from .values import decode, encode
 
@@ -41,7 +41,7 @@ def invoke_method(
         body=body,
         timeout=timeout,
     )
-    reply = yield call
+    reply: HttpReply = yield call
     if reply.status >= 400:
         raise from_http(reply.status, reply.body, operation=f"invoke {app_id}/{method}")
     ctype = reply.headers.get("content-type", "")

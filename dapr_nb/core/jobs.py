@@ -43,7 +43,7 @@ def unpack(packed: any_pb2.Any) -> Any:
     return sniff(packed.value)
 
 
-def to_job(job: Any) -> Job:
+def to_job(job: jobs_pb2.Job) -> Job:
     """Build a Job result from the proto."""
     return Job(
         name=job.name,
@@ -84,7 +84,7 @@ def schedule_job(
 def get_job(name: str) -> Op[Job]:
     """Return the job called ``name`` (NotFound when there is none)."""
     request = jobs_pb2.GetJobRequest(name=name)
-    reply = yield from fallback(Call("GetJob", request), lambda: Call("GetJobAlpha1", request))
+    reply: jobs_pb2.GetJobResponse = yield from fallback(Call("GetJob", request), lambda: Call("GetJobAlpha1", request))
     return to_job(reply.job)
 
 
@@ -96,7 +96,7 @@ def delete_job(name: str) -> Op[None]:
 
 def list_jobs() -> Op[Table[Job]]:
     """Return every job of this app."""
-    reply = yield from fallback(
+    reply: jobs_pb2.ListJobsResponse | jobs_pb2.ListJobsResponseAlpha1 = yield from fallback(
         Call("ListJobs", jobs_pb2.ListJobsRequest()), lambda: Call("ListJobsAlpha1", jobs_pb2.ListJobsRequestAlpha1())
     )
     return Table(to_job(job) for job in reply.jobs)

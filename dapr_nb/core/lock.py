@@ -22,13 +22,13 @@ def try_lock(store: str, resource: str, owner: str, expiry_seconds: int = 60) ->
     request = lock_pb2.TryLockRequest(
         store_name=store, resource_id=resource, lock_owner=owner, expiry_in_seconds=expiry_seconds
     )
-    reply = yield Call("TryLockAlpha1", request)
+    reply: lock_pb2.TryLockResponse = yield Call("TryLockAlpha1", request)
     return LockResult(store, resource, owner, bool(reply.success))
 
 
 def unlock(store: str, resource: str, owner: str) -> Op[UnlockStatus]:
     """Release the lock; return ``success``, ``lock_does_not_exist`` or ``lock_belongs_to_others``."""
     request = lock_pb2.UnlockRequest(store_name=store, resource_id=resource, lock_owner=owner)
-    reply = yield Call("UnlockAlpha1", request)
+    reply: lock_pb2.UnlockResponse = yield Call("UnlockAlpha1", request)
     status = int(reply.status)
     return _UNLOCK[status] if 0 <= status < len(_UNLOCK) else "internal_error"  # type: ignore[return-value]

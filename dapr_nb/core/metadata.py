@@ -7,8 +7,6 @@ enforces, retries included) — never an unbounded wait, and no clock read here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from dapr.proto.runtime.v1 import metadata_pb2
 from google.protobuf import empty_pb2
 
@@ -22,11 +20,11 @@ _PROBE = 2.0  # seconds one readiness attempt may take (the driver shortens it t
 
 def get_metadata() -> Op[Metadata]:
     """Return the sidecar's app id, runtime version, components, subscriptions and extended metadata."""
-    reply = yield Call("GetMetadata", metadata_pb2.GetMetadataRequest())
+    reply: metadata_pb2.GetMetadataResponse = yield Call("GetMetadata", metadata_pb2.GetMetadataRequest())
     return to_metadata(reply)
 
 
-def to_metadata(reply: Any) -> Metadata:
+def to_metadata(reply: metadata_pb2.GetMetadataResponse) -> Metadata:
     """Build the Metadata result from a GetMetadataResponse."""
     components = Table(
         Component(c.name, c.type, c.version, tuple(c.capabilities)) for c in reply.registered_components

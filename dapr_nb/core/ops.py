@@ -16,6 +16,8 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
+from google.protobuf.message import Message
+
 from ..errors import DaprError
 
 log = logging.getLogger("dapr_nb")
@@ -35,7 +37,7 @@ class Call(NamedTuple):
     """
 
     method: str
-    request: Any
+    request: Message
     service: str = DAPR
     timeout: float | None = None
 

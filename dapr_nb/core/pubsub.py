@@ -20,7 +20,11 @@ from .streams import Closing, Event, Message, Started, State, StreamProtocol, Un
 from .values import decode, encode, str_map
 
 AckStatus = Literal["success", "retry", "drop"]
-_STATUS: dict[str, Any] = {"success": 0, "retry": 1, "drop": 2}
+_STATUS: dict[str, appcallback_pb2.TopicEventResponse.TopicEventResponseStatus.ValueType] = {
+    "success": appcallback_pb2.TopicEventResponse.SUCCESS,
+    "retry": appcallback_pb2.TopicEventResponse.RETRY,
+    "drop": appcallback_pb2.TopicEventResponse.DROP,
+}
 
 
 def publish(
@@ -78,7 +82,7 @@ def send_bulk(request: pubsub_pb2.BulkPublishRequest) -> Op[BulkPublishResult]:
     """Send a prepared bulk request: BulkPublishEvent, or BulkPublishEventAlpha1 on older sidecars."""
     if not request.entries:
         return BulkPublishResult(0)
-    reply = yield from fallback(
+    reply: pubsub_pb2.BulkPublishResponse = yield from fallback(
         Call("BulkPublishEvent", request), lambda: Call("BulkPublishEventAlpha1", request)
     )
     failed = tuple(FailedEntry(f.entry_id, f.error) for f in reply.failedEntries)
@@ -131,7 +135,7 @@ class TopicSubscription(StreamProtocol):
 
     _first_request = initial_request
 
-    def _digest(self, response: Any) -> Event:
+    def _digest(self, response: pubsub_pb2.SubscribeTopicEventsResponseAlpha1) -> Event:
         kind = response.WhichOneof("subscribe_topic_events_response_type")
         if kind == "initial_response":
             return Started()
@@ -163,7 +167,7 @@ class TopicSubscription(StreamProtocol):
         return Closing(flush=True)
 
 
-def to_message(event: Any) -> TopicMessage:
+def to_message(event: appcallback_pb2.TopicEventRequest) -> TopicMessage:
     """Build a TopicMessage from a ``TopicEventRequest``."""
     from google.protobuf.json_format import MessageToDict
 

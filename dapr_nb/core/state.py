@@ -22,8 +22,16 @@ from .values import JSON, encode, str_map
 Concurrency = Literal["first-write", "last-write"]
 Consistency = Literal["eventual", "strong"]
 
-_CONCURRENCY: dict[str | None, Any] = {None: 0, "first-write": 1, "last-write": 2}
-_CONSISTENCY: dict[str | None, Any] = {None: 0, "eventual": 1, "strong": 2}
+_CONCURRENCY: dict[str | None, common_pb2.StateOptions.StateConcurrency.ValueType] = {
+    None: common_pb2.StateOptions.CONCURRENCY_UNSPECIFIED,
+    "first-write": common_pb2.StateOptions.CONCURRENCY_FIRST_WRITE,
+    "last-write": common_pb2.StateOptions.CONCURRENCY_LAST_WRITE,
+}
+_CONSISTENCY: dict[str | None, common_pb2.StateOptions.StateConsistency.ValueType] = {
+    None: common_pb2.StateOptions.CONSISTENCY_UNSPECIFIED,
+    "eventual": common_pb2.StateOptions.CONSISTENCY_EVENTUAL,
+    "strong": common_pb2.StateOptions.CONSISTENCY_STRONG,
+}
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,7 @@ def get_state(
         request.consistency = _CONSISTENCY[consistency]
     if metadata:
         request.metadata.update(str_map(metadata))
-    reply = yield Call("GetState", request)
+    reply: state_pb2.GetStateResponse = yield Call("GetState", request)
     return to_item(key, reply.data, reply.etag, reply.metadata)
 
 
@@ -131,7 +139,7 @@ def get_bulk_state(
     request = state_pb2.GetBulkStateRequest(
         store_name=store, keys=list(keys), parallelism=parallelism, metadata=str_map(metadata)
     )
-    reply = yield Call("GetBulkState", request)
+    reply: state_pb2.GetBulkStateResponse = yield Call("GetBulkState", request)
     return Table(to_item(i.key, i.data, i.etag, i.metadata, i.error, lazy=False) for i in reply.items)
 
 
@@ -249,7 +257,7 @@ def query_state(
         if page:
             body["page"] = page
         request = state_pb2.QueryStateRequest(store_name=store, query=json.dumps(body), metadata=str_map(metadata))
-        reply = yield Call("QueryStateAlpha1", request)
+        reply: state_pb2.QueryStateResponse = yield Call("QueryStateAlpha1", request)
         items.extend(to_item(r.key, r.data, r.etag, {}, r.error, lazy=False) for r in reply.results)
         pages += 1
         done = not reply.token or reply.token == page.get("token") or not reply.results

@@ -21,6 +21,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from google.protobuf import message as pb
+
 from ..errors import DaprError, DeadlineExceeded, StreamClosed, StreamFailed
 from .ops import Op
 from .results import ConfigUpdate, TopicMessage
@@ -94,7 +96,7 @@ class Open:
     """How to open the stream: the RPC, its first request, and whether the client sends more (bidi)."""
 
     method: str
-    request: Any
+    request: pb.Message
     bidi: bool
 
 
@@ -128,7 +130,7 @@ class StreamProtocol:
         """Return what this stream is, for messages ("the subscription to pubsub/orders")."""
         raise NotImplementedError
 
-    def _first_request(self) -> Any:
+    def _first_request(self) -> pb.Message:
         raise NotImplementedError
 
     def _digest(self, response: Any) -> Event:

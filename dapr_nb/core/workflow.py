@@ -11,32 +11,38 @@ from __future__ import annotations
 import datetime as _dt
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf.message import Message
 
 from . import _durabletask as dt
 from .ops import WORKFLOW, Call, Deadline, Op
 from .results import FailureDetails, HistoryEvent, Table, WorkflowState
 from .values import from_json_text, json_text
 
+if TYPE_CHECKING:  # message types only: the modules themselves load lazily, through _durabletask
+    from dapr.ext.workflow._durabletask.internal import history_events_pb2, orchestration_pb2
+    from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2 as service_pb2
+
 _PREFIX = "ORCHESTRATION_STATUS_"
 
 
-def _call(method: str, request: Any, timeout: float | None = None) -> Call:
+def _call(method: str, request: Message, timeout: float | None = None) -> Call:
     return Call(method, request, service=WORKFLOW, timeout=timeout)
 
 
-def _string(message: Any, field: str) -> str | None:
+def _string(message: Message, field: str) -> str | None:
     return getattr(message, field).value if message.HasField(field) else None
 
 
-def _time(message: Any, field: str) -> _dt.datetime | None:
+def _time(message: Message, field: str) -> _dt.datetime | None:
     if not message.HasField(field):
         return None
     stamp = getattr(message, field)
     return stamp.ToDatetime(tzinfo=_dt.timezone.utc) if (stamp.seconds or stamp.nanos) else None
 
 
-def to_state(state: Any) -> WorkflowState:
+def to_state(state: orchestration_pb2.WorkflowState) -> WorkflowState:
     """Build a WorkflowState from the proto, keeping every field."""
     status = dt.protos().OrchestrationStatus.Name(state.workflowStatus).removeprefix(_PREFIX)
     failure = None
@@ -79,7 +85,7 @@ def start_workflow(
         request.input.value = payload
     if start_at is not None:
         request.scheduledStartTimestamp.FromDatetime(start_at.astimezone(_dt.timezone.utc).replace(tzinfo=None))
-    reply = yield _call("StartInstance", request)
+    reply: service_pb2.CreateInstanceResponse = yield _call("StartInstance", request)
     return str(reply.instanceId)
 
 
@@ -87,7 +93,7 @@ def _get(method: str, instance_id: str, payloads: bool, timeout: float | None) -
     request = dt.protos().GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=payloads)
     if timeout is not None:
         yield Deadline(timeout)
-    reply = yield _call(method, request, timeout)
+    reply: service_pb2.GetInstanceResponse = yield _call(method, request, timeout)
     return to_state(reply.workflowState) if reply.exists else None
 
 
@@ -149,7 +155,7 @@ def purge_workflow(instance_id: str, *, recursive: bool = True, force: bool = Fa
     request = dt.protos().PurgeInstancesRequest(instanceId=instance_id, recursive=recursive)
     if force:
         request.force = True
-    reply = yield _call("PurgeInstances", request)
+    reply: service_pb2.PurgeInstancesResponse = yield _call("PurgeInstances", request)
     return int(reply.deletedInstanceCount)
 
 
@@ -164,14 +170,14 @@ def list_workflow_ids(*, page_size: int | None = None) -> Op[list[str]]:
             request.pageSize = page_size
         if token:
             request.continuationToken = token
-        reply = yield _call("ListInstanceIDs", request)
+        reply: service_pb2.ListInstanceIDsResponse = yield _call("ListInstanceIDs", request)
         ids.extend(reply.instanceIds)
         if not reply.HasField("continuationToken") or not reply.continuationToken or reply.continuationToken == token:
             return ids
         token = reply.continuationToken
 
 
-def to_event(event: Any) -> HistoryEvent:
+def to_event(event: history_events_pb2.HistoryEvent) -> HistoryEvent:
     """Build a HistoryEvent from the proto (payload fields as a dict)."""
     from google.protobuf.json_format import MessageToDict
 
@@ -183,7 +189,8 @@ def to_event(event: Any) -> HistoryEvent:
 
 def get_workflow_history(instance_id: str) -> Op[Table[HistoryEvent]]:
     """Return the committed history of an instance, oldest first (NotFound when unknown or purged)."""
-    reply = yield _call("GetInstanceHistory", dt.protos().GetInstanceHistoryRequest(instanceId=instance_id))
+    request = dt.protos().GetInstanceHistoryRequest(instanceId=instance_id)
+    reply: service_pb2.GetInstanceHistoryResponse = yield _call("GetInstanceHistory", request)
     return Table(to_event(e) for e in reply.events)
 
 
@@ -205,5 +212,5 @@ def rerun_workflow(
         payload = json_text(input)
         if payload is not None:
             request.input.value = payload
-    reply = yield _call("RerunWorkflowFromEvent", request)
+    reply: service_pb2.RerunWorkflowFromEventResponse = yield _call("RerunWorkflowFromEvent", request)
     return str(reply.newInstanceID)

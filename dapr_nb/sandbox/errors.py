@@ -15,6 +15,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 
 DOMAIN = "dapr.io"
@@ -84,8 +85,8 @@ class DaprApiError(Exception):
             ]
         return body
 
-    def _details(self) -> list[Any]:
-        details: list[Any] = []
+    def _details(self) -> list[Message]:
+        details: list[Message] = []
         if self.reason:
             details.append(error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN, metadata=dict(self.metadata)))
         if self.resource:

@@ -1,6 +1,7 @@
 """What the blocking and the grpc.aio drivers share: settings, caches, error conversion, and every clock.
 
-Rule: only channel creation and the ``run`` loop differ between the two drivers; everything else is here.
+Rule: only channel creation and how one instruction is performed (blocking or awaited) differ between the two
+drivers; feeding outcomes back into an operation (:class:`Steps`) and everything else is here.
 The drivers own time (as psycopg's ``waiting.py`` does): :func:`budgeted` reads the clock to enforce an
 operation's :class:`~dapr_nb.core.ops.Deadline` and applies the default deadlines, so the loops only
 execute instructions as given.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Generator
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import grpc
 
@@ -65,6 +66,35 @@ class DriverBase:
     def error(self, exc: grpc.RpcError, operation: str) -> DaprError:
         """Convert a grpc error raised by a call on this driver into the DaprError hierarchy."""
         return to_dapr_error(exc, operation, self._endpoint)
+
+
+class Steps(Generic[T]):
+    """Feed one operation the outcome of each instruction it yields; the drivers only perform the instructions.
+
+    An outcome is the instruction's reply, or the DaprError it failed with. :meth:`next` returns the op's
+    next instruction, or None once the op has returned (its value is then :attr:`result`); :meth:`close`
+    closes the op, so its ``finally`` blocks run on any exit of the driver's loop.
+    """
+
+    __slots__ = ("_op", "result")
+
+    def __init__(self, op: Op[T]) -> None:
+        self._op = op
+        self.result: T = None  # type: ignore[assignment]  # set before next() returns None
+
+    def next(self, outcome: Any) -> Instruction | None:
+        """Give the op ``outcome`` (reply or DaprError); return its next instruction, None when it is done."""
+        try:
+            if isinstance(outcome, DaprError):
+                return self._op.throw(outcome)
+            return self._op.send(outcome)
+        except StopIteration as stop:
+            self.result = stop.value
+            return None
+
+    def close(self) -> None:
+        """Close the operation (idempotent)."""
+        self._op.close()
 
 
 def budgeted(op: Op[T], clock: Clock, timeout: float | None, http_timeout: float, name: str) -> Op[T]:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
-from ..core.ops import Call, HttpCall, Op, Sleep
+from ..core.ops import Call, HttpCall, Instruction, Op, Sleep
 from ..errors import DaprError
 from . import http
-from .base import DriverBase
+from .base import DriverBase, Steps
 from .channels import sync_channel
 from .config import Settings
 
@@ -43,37 +43,32 @@ class SyncDriver(DriverBase):
 
     def run(self, op: Op[T]) -> T:
         """Run an operation to completion and return its result (DaprError on failure); ``op`` is closed on any exit."""
-        op = self.prepare(op)
+        steps = Steps(self.prepare(op))
         try:
-            instruction = op.send(None)
-            while True:
-                if type(instruction) is Call:
-                    try:
-                        reply = self._method(instruction)(
-                            instruction.request, timeout=instruction.timeout, metadata=self._metadata
-                        )
-                    except grpc.RpcError as exc:
-                        error = self.error(exc, instruction.method)
-                    else:
-                        instruction = op.send(reply)
-                        continue
-                    instruction = op.throw(error)
-                elif type(instruction) is HttpCall:
-                    try:
-                        http_reply = http.request(self.settings, instruction)
-                    except DaprError as exc:
-                        instruction = op.throw(exc)
-                        continue
-                    instruction = op.send(http_reply)
-                elif type(instruction) is Sleep:
-                    time.sleep(instruction.seconds)
-                    instruction = op.send(None)
-                else:
-                    raise TypeError(f"unknown instruction {instruction!r}")
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            instruction = steps.next(None)
+            while instruction is not None:
+                instruction = steps.next(self._perform(instruction))
+            return steps.result
         finally:
-            op.close()
+            steps.close()
+
+    def _perform(self, instruction: Instruction) -> Any:
+        """Carry out one instruction, blocking; return its reply, or the DaprError it failed with."""
+        if type(instruction) is Call:
+            method = self._method(instruction)
+            try:
+                return method(instruction.request, timeout=instruction.timeout, metadata=self._metadata)
+            except grpc.RpcError as exc:
+                return self.error(exc, instruction.method)
+        if type(instruction) is HttpCall:
+            try:
+                return http.request(self.settings, instruction)
+            except DaprError as exc:
+                return exc
+        if type(instruction) is Sleep:
+            time.sleep(instruction.seconds)
+            return None
+        raise TypeError(f"unknown instruction {instruction!r}")
 
     def close(self) -> None:
         """Close the channel (idempotent); open streams are cancelled."""

@@ -10,8 +10,6 @@ scrubs the answers. Alpha1 parameters are echoed on every output.
 
 from __future__ import annotations
 
-from typing import Any
-
 from dapr.proto.runtime.v1 import ai_pb2
 from google.protobuf import json_format
 
@@ -22,7 +20,7 @@ from . import conversation
 _ROLES = {"of_developer": "human", "of_system": "system", "of_user": "human", "of_assistant": "ai"}
 
 
-def converse_alpha1(runtime: Runtime, request: Any) -> Any:
+def converse_alpha1(runtime: Runtime, request: ai_pb2.ConversationRequest) -> ai_pb2.ConversationResponse:
     """Answer a ``ConversationRequest`` with a ``ConversationResponse``."""
     inputs = [(i.content, i.role, i.scrubPII) for i in request.inputs]
     results = conversation.converse_alpha1(runtime, request.name, inputs, request.scrubPII, request.temperature)
@@ -34,7 +32,9 @@ def converse_alpha1(runtime: Runtime, request: Any) -> Any:
     return response
 
 
-def converse_alpha2(runtime: Runtime, request: Any) -> Any:
+def converse_alpha2(
+    runtime: Runtime, request: ai_pb2.ConversationRequestAlpha2
+) -> ai_pb2.ConversationResponseAlpha2:
     """Answer a ``ConversationRequestAlpha2`` with a ``ConversationResponseAlpha2``."""
     name = request.name
     component = conversation.find(runtime, name)
@@ -51,7 +51,7 @@ def converse_alpha2(runtime: Runtime, request: Any) -> Any:
     return response
 
 
-def _message(component: str, message: Any, scrub: bool) -> Message:
+def _message(component: str, message: ai_pb2.ConversationMessage, scrub: bool) -> Message:
     kind = message.WhichOneof("message_types")
     if kind is None:
         raise conversation.invalid_params(component, "message type cannot be nil")
@@ -69,13 +69,13 @@ def _message(component: str, message: Any, scrub: bool) -> Message:
     return Message(_ROLES[kind], tuple(parts))
 
 
-def _tool(tool: Any) -> Tool:
+def _tool(tool: ai_pb2.ConversationTools) -> Tool:
     function = tool.function
     parameters = json_format.MessageToDict(function.parameters) if function.HasField("parameters") else {}
     return Tool("function", function.name, function.description, parameters)
 
 
-def _result(result: ConversationResult, scrub: bool) -> Any:
+def _result(result: ConversationResult, scrub: bool) -> ai_pb2.ConversationResultAlpha2:
     choices = []
     for choice in result.choices:
         message = ai_pb2.ConversationResultMessage()

@@ -12,8 +12,6 @@ Due jobs are never delivered: the sandbox has no app channel (see :mod:`dapr_nb.
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 from dapr.proto.runtime.v1 import jobs_pb2
 
@@ -50,7 +48,7 @@ def scheduler(runtime: Runtime) -> JobScheduler:
     return found
 
 
-def schedule(runtime: Runtime, job: Any, overwrite: bool) -> None:
+def schedule(runtime: Runtime, job: jobs_pb2.Job | None, overwrite: bool) -> None:
     """Store ``job`` (a Job message, or None when the request had none) as ScheduleJob does."""
     if job is None:
         raise _empty(runtime, "Job", "DAPR_SCHEDULER_EMPTY")
@@ -78,7 +76,7 @@ def schedule(runtime: Runtime, job: Any, overwrite: bool) -> None:
         raise _scheduler_error(runtime, "schedule", "DAPR_SCHEDULER_SCHEDULE_JOB", "AlreadyExists", str(exc)) from exc
 
 
-def get(runtime: Runtime, name: str) -> Any:
+def get(runtime: Runtime, name: str) -> jobs_pb2.Job:
     """Return the stored Job message named ``name``, as GetJob does."""
     if not name:
         raise _empty(runtime, "Name", "DAPR_SCHEDULER_JOB_NAME_EMPTY")
@@ -109,13 +107,13 @@ def delete_by_prefix(runtime: Runtime, name_prefix: str) -> int:
         raise _scheduler_error(runtime, "delete", "DAPR_SCHEDULER_DELETE_JOB", "Unknown", str(exc)) from exc
 
 
-def list_jobs(runtime: Runtime) -> list[Any]:
+def list_jobs(runtime: Runtime) -> list[jobs_pb2.Job]:
     """Return this app's jobs as Job messages, ordered by name."""
     prefix = key_prefix(runtime)
     return [_job(stored.key[len(prefix) :], stored.payload) for stored in scheduler(runtime).list(prefix)]
 
 
-def _job(name: str, payload: bytes) -> Any:
+def _job(name: str, payload: bytes) -> jobs_pb2.Job:
     job = jobs_pb2.Job.FromString(payload)
     job.name = name
     return job

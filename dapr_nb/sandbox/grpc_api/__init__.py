@@ -32,7 +32,7 @@ class DaprApi(
     ConversationRpcs,
     InvokeRpcs,
     MetadataRpcs,
-    dapr_pb2_grpc.DaprServicer,  # type: ignore[misc]
+    dapr_pb2_grpc.DaprServicer,  # type: ignore[misc,no-any-unimported]  # generated without stubs
 ):
     """The sandbox's Dapr API servicer."""
 

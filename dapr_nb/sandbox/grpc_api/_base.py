@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import hmac
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import grpc
 from grpc_status import rpc_status
@@ -15,7 +15,9 @@ from ..errors import DaprApiError
 if TYPE_CHECKING:  # the runtime builds the servicers (lazily importing them): only the type is needed here
     from ..runtime import Runtime
 
-F = TypeVar("F", bound=Callable[..., Any])
+S = TypeVar("S")
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 
 TOKEN_HEADER = "dapr-api-token"
 
@@ -26,38 +28,40 @@ class RpcBase:
     runtime: Runtime
 
 
-def abort(context: grpc.ServicerContext, error: DaprApiError) -> None:
+def abort(context: grpc.ServicerContext, error: DaprApiError) -> NoReturn:
     """Abort the call with daprd's status and rich details (raises)."""
     context.abort_with_status(rpc_status.to_status(error.to_status()))
 
 
-def unary(fn: F) -> F:
+def unary(fn: Callable[[S, Req, grpc.ServicerContext], Resp]) -> Callable[[S, Req, grpc.ServicerContext], Resp]:
     """Wrap a unary handler so a DaprApiError becomes daprd's gRPC status with details."""
 
     @functools.wraps(fn)
-    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+    def wrapper(self: S, request: Req, context: grpc.ServicerContext) -> Resp:
         try:
             return fn(self, request, context)
         except DaprApiError as error:
             abort(context, error)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
-def streaming(fn: F) -> F:
+def streaming(
+    fn: Callable[[S, Req, grpc.ServicerContext], Iterator[Resp]],
+) -> Callable[[S, Req, grpc.ServicerContext], Iterator[Resp]]:
     """Wrap a response-streaming handler so a DaprApiError becomes daprd's gRPC status with details."""
 
     @functools.wraps(fn)
-    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+    def wrapper(self: S, request: Req, context: grpc.ServicerContext) -> Iterator[Resp]:
         try:
             yield from fn(self, request, context)
         except DaprApiError as error:
             abort(context, error)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
-def token_problem(metadata: Any, expected: str) -> str | None:
+def token_problem(metadata: Iterable[tuple[str, str | bytes]] | None, expected: str) -> str | None:
     """Return daprd's UNAUTHENTICATED message for the call's metadata, or None when the token is right."""
     supplied = next((v for k, v in metadata or () if k == TOKEN_HEADER), None)
     if supplied is None:
@@ -75,14 +79,18 @@ class TokenInterceptor(grpc.ServerInterceptor):
     def __init__(self, token: str) -> None:
         self._token = token
 
-    def intercept_service(self, continuation: Any, details: grpc.HandlerCallDetails) -> Any:
+    def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         """Pass the call on, or answer UNAUTHENTICATED with daprd's message."""
         handler = continuation(details)
         problem = token_problem(details.invocation_metadata, self._token)
         if problem is None or handler is None:
             return handler
 
-        def deny(request: Any, context: grpc.ServicerContext) -> Any:
+        def deny(request: object, context: grpc.ServicerContext) -> NoReturn:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
 
         kinds = {

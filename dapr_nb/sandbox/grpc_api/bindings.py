@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 from dapr.proto.runtime.v1 import binding_pb2
 
@@ -15,7 +13,9 @@ class BindingRpcs(RpcBase):
     """InvokeBinding."""
 
     @unary
-    def InvokeBinding(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def InvokeBinding(  # noqa: N802
+        self, request: binding_pb2.InvokeBindingRequest, context: grpc.ServicerContext
+    ) -> binding_pb2.InvokeBindingResponse:
         """Invoke an output binding; its response metadata also goes out as ``metadata.<key>`` headers."""
         response = bindings.invoke(self.runtime, request.name, request.operation, request.data, dict(request.metadata))
         if response.metadata:

@@ -8,7 +8,6 @@ termination callback closes the subscription, which wakes the waiting thread).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 import grpc
 from dapr.proto.common.v1 import common_pb2
@@ -19,7 +18,7 @@ from ..components.configuration_sandbox import ConfigItem
 from ._base import RpcBase, streaming, unary
 
 
-def _items(items: Mapping[str, ConfigItem]) -> dict[str, Any]:
+def _items(items: Mapping[str, ConfigItem]) -> dict[str, common_pb2.ConfigurationItem]:
     return {
         key: common_pb2.ConfigurationItem(value=item.value, version=item.version, metadata=item.metadata)
         for key, item in items.items()
@@ -30,13 +29,17 @@ class ConfigurationRpcs(RpcBase):
     """Get/Subscribe/UnsubscribeConfiguration and their Alpha1 twins (aliases, as in daprd)."""
 
     @unary
-    def GetConfiguration(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def GetConfiguration(  # noqa: N802
+        self, request: api.GetConfigurationRequest, context: grpc.ServicerContext
+    ) -> api.GetConfigurationResponse:
         """Return the requested items (every item when no keys are given)."""
         items = configuration.get_items(self.runtime, request.store_name, list(request.keys))
         return api.GetConfigurationResponse(items=_items(items))
 
     @streaming
-    def SubscribeConfiguration(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:  # noqa: N802
+    def SubscribeConfiguration(  # noqa: N802
+        self, request: api.SubscribeConfigurationRequest, context: grpc.ServicerContext
+    ) -> Iterator[api.SubscribeConfigurationResponse]:
         """Send the subscription id, then each change (changed keys only) until unsubscribed or cancelled."""
         sub = configuration.subscribe(self.runtime, request.store_name, list(request.keys))
         if not context.add_callback(sub.close):
@@ -49,7 +52,9 @@ class ConfigurationRpcs(RpcBase):
             sub.close()
 
     @unary
-    def UnsubscribeConfiguration(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def UnsubscribeConfiguration(  # noqa: N802
+        self, request: api.UnsubscribeConfigurationRequest, context: grpc.ServicerContext
+    ) -> api.UnsubscribeConfigurationResponse:
         """End a subscription's stream; an unknown id is ``ok=false`` with daprd's message, not an error."""
         if configuration.unsubscribe_any(self.runtime, request.id):
             return api.UnsubscribeConfigurationResponse(ok=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
+from dapr.proto.common.v1 import common_pb2
+from dapr.proto.runtime.v1 import invoke_pb2
 
 from ..blocks import invoke
 from ._base import RpcBase, unary
@@ -14,6 +14,8 @@ class InvokeRpcs(RpcBase):
     """InvokeService."""
 
     @unary
-    def InvokeService(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def InvokeService(  # noqa: N802
+        self, request: invoke_pb2.InvokeServiceRequest, context: grpc.ServicerContext
+    ) -> common_pb2.InvokeResponse:
         """Fail as daprd does when the target app cannot be reached."""
         raise invoke.invoke(self.runtime, request.id)

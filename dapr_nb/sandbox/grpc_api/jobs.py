@@ -6,8 +6,6 @@ The deprecated ``*Alpha1`` RPCs are the stable handlers; the two whose messages 
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 from dapr.proto.runtime.v1 import jobs_pb2
 
@@ -19,41 +17,55 @@ class JobRpcs(RpcBase):
     """ScheduleJob, GetJob, DeleteJob, DeleteJobsByPrefix, ListJobs and their Alpha1 twins."""
 
     @unary
-    def ScheduleJob(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ScheduleJob(  # noqa: N802
+        self, request: jobs_pb2.ScheduleJobRequest, context: grpc.ServicerContext
+    ) -> jobs_pb2.ScheduleJobResponse:
         """Validate and store a job (never delivered: the sandbox has no app channel)."""
         jobs.schedule(self.runtime, request.job if request.HasField("job") else None, request.overwrite)
         return jobs_pb2.ScheduleJobResponse()
 
     @unary
-    def GetJob(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def GetJob(  # noqa: N802
+        self, request: jobs_pb2.GetJobRequest, context: grpc.ServicerContext
+    ) -> jobs_pb2.GetJobResponse:
         """Return a stored job."""
         return jobs_pb2.GetJobResponse(job=jobs.get(self.runtime, request.name))
 
     @unary
-    def DeleteJob(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def DeleteJob(  # noqa: N802
+        self, request: jobs_pb2.DeleteJobRequest, context: grpc.ServicerContext
+    ) -> jobs_pb2.DeleteJobResponse:
         """Delete a job."""
         jobs.delete(self.runtime, request.name)
         return jobs_pb2.DeleteJobResponse()
 
     @unary
-    def DeleteJobsByPrefix(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def DeleteJobsByPrefix(  # noqa: N802
+        self, request: jobs_pb2.DeleteJobsByPrefixRequest, context: grpc.ServicerContext
+    ) -> jobs_pb2.DeleteJobsByPrefixResponse:
         """Delete the app's jobs whose names start with the prefix (all of them without one)."""
         jobs.delete_by_prefix(self.runtime, request.name_prefix)
         return jobs_pb2.DeleteJobsByPrefixResponse()
 
     @unary
-    def ListJobs(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ListJobs(  # noqa: N802
+        self, request: jobs_pb2.ListJobsRequest, context: grpc.ServicerContext
+    ) -> jobs_pb2.ListJobsResponse:
         """List the app's jobs."""
         return jobs_pb2.ListJobsResponse(jobs=jobs.list_jobs(self.runtime))
 
     @unary
-    def DeleteJobsByPrefixAlpha1(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def DeleteJobsByPrefixAlpha1(  # noqa: N802
+        self, request: jobs_pb2.DeleteJobsByPrefixRequestAlpha1, context: grpc.ServicerContext
+    ) -> jobs_pb2.DeleteJobsByPrefixResponseAlpha1:
         """Deprecated twin of DeleteJobsByPrefix."""
         jobs.delete_by_prefix(self.runtime, request.name_prefix)
         return jobs_pb2.DeleteJobsByPrefixResponseAlpha1()
 
     @unary
-    def ListJobsAlpha1(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def ListJobsAlpha1(  # noqa: N802
+        self, request: jobs_pb2.ListJobsRequestAlpha1, context: grpc.ServicerContext
+    ) -> jobs_pb2.ListJobsResponseAlpha1:
         """Deprecated twin of ListJobs."""
         return jobs_pb2.ListJobsResponseAlpha1(jobs=jobs.list_jobs(self.runtime))
 

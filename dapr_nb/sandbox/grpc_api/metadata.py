@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
-from dapr.proto.runtime.v1 import metadata_pb2
+from dapr.proto.runtime.v1 import dapr_pb2, metadata_pb2
 from google.protobuf import empty_pb2
 
 from ..blocks.metadata import get_metadata
 from ._base import RpcBase, unary
 
-_SUB_TYPES: dict[str, Any] = {"DECLARATIVE": 1, "PROGRAMMATIC": 2, "STREAMING": 3}
+_SUB_TYPES: dict[str, metadata_pb2.PubsubSubscriptionType.ValueType] = {
+    "DECLARATIVE": metadata_pb2.DECLARATIVE,
+    "PROGRAMMATIC": metadata_pb2.PROGRAMMATIC,
+    "STREAMING": metadata_pb2.STREAMING,
+}
 
 
 class MetadataRpcs(RpcBase):
     """GetMetadata, SetMetadata and Shutdown."""
 
     @unary
-    def GetMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def GetMetadata(  # noqa: N802
+        self, request: metadata_pb2.GetMetadataRequest, context: grpc.ServicerContext
+    ) -> metadata_pb2.GetMetadataResponse:
         """Report app id, runtime version, components, extended metadata and subscriptions."""
         meta = get_metadata(self.runtime)
         return metadata_pb2.GetMetadataResponse(
@@ -38,7 +42,7 @@ class MetadataRpcs(RpcBase):
                     metadata=s.metadata,
                     rules=metadata_pb2.PubsubSubscriptionRules(rules=[metadata_pb2.PubsubSubscriptionRule(path="/")]),
                     dead_letter_topic=s.dead_letter_topic,
-                    type=_SUB_TYPES.get(s.type, 0),
+                    type=_SUB_TYPES.get(s.type, metadata_pb2.UNKNOWN),
                 )
                 for s in meta.subscriptions
             ],
@@ -47,13 +51,17 @@ class MetadataRpcs(RpcBase):
         )
 
     @unary
-    def SetMetadata(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def SetMetadata(  # noqa: N802
+        self, request: metadata_pb2.SetMetadataRequest, context: grpc.ServicerContext
+    ) -> empty_pb2.Empty:
         """Add an extended metadata attribute."""
         self.runtime.set_metadata(request.key, request.value)
         return empty_pb2.Empty()
 
     @unary
-    def Shutdown(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def Shutdown(  # noqa: N802
+        self, request: dapr_pb2.ShutdownRequest, context: grpc.ServicerContext
+    ) -> empty_pb2.Empty:
         """Ask the sandbox to stop, as daprd does after answering."""
         self.runtime.shutdown_requested.set()
         return empty_pb2.Empty()

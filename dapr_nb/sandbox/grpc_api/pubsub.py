@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import grpc
 from dapr.proto.runtime.v1 import appcallback_pb2, pubsub_pb2
@@ -32,7 +31,7 @@ def trace_of(context: grpc.ServicerContext) -> Trace:
     return Trace(str(found.get("traceparent", "")), str(found.get("tracestate", "")))
 
 
-def event_message(event: TopicEvent) -> Any:
+def event_message(event: TopicEvent) -> pubsub_pb2.SubscribeTopicEventsResponseAlpha1:
     """Build the ``SubscribeTopicEventsResponseAlpha1`` carrying one event."""
     extensions = struct_pb2.Struct()
     extensions.update(event.extensions)
@@ -51,7 +50,9 @@ def event_message(event: TopicEvent) -> Any:
     return pubsub_pb2.SubscribeTopicEventsResponseAlpha1(event_message=request)
 
 
-def _read_answers(requests: Iterator[Any], session: StreamSubscription) -> None:
+def _read_answers(
+    requests: Iterator[pubsub_pb2.SubscribeTopicEventsRequestAlpha1], session: StreamSubscription
+) -> None:
     """Feed ``event_processed`` answers to the session until the client half-closes or goes away."""
     try:
         for request in requests:
@@ -66,7 +67,9 @@ def _read_answers(requests: Iterator[Any], session: StreamSubscription) -> None:
     session.stop()
 
 
-def _first_request(requests: Iterator[Any]) -> Any:
+def _first_request(
+    requests: Iterator[pubsub_pb2.SubscribeTopicEventsRequestAlpha1],
+) -> pubsub_pb2.SubscribeTopicEventsRequestAlpha1 | None:
     try:
         return next(requests, None)
     except grpc.RpcError:
@@ -77,14 +80,18 @@ class PubSubRpcs(RpcBase):
     """PublishEvent, BulkPublishEvent (+Alpha1) and SubscribeTopicEventsAlpha1."""
 
     @unary
-    def PublishEvent(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def PublishEvent(  # noqa: N802
+        self, request: pubsub_pb2.PublishEventRequest, context: grpc.ServicerContext
+    ) -> empty_pb2.Empty:
         """Publish one event."""
         publish(self.runtime, request.pubsub_name, request.topic, request.data, request.data_content_type,
                 dict(request.metadata), trace_of(context))
         return empty_pb2.Empty()
 
     @unary
-    def BulkPublishEvent(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def BulkPublishEvent(  # noqa: N802
+        self, request: pubsub_pb2.BulkPublishRequest, context: grpc.ServicerContext
+    ) -> pubsub_pb2.BulkPublishResponse:
         """Publish several events; like daprd, any failed entry fails the call."""
         entries = [
             BulkEntry(e.entry_id, e.event, e.content_type, dict(e.metadata) or None) for e in request.entries
@@ -99,8 +106,8 @@ class PubSubRpcs(RpcBase):
 
     @streaming
     def SubscribeTopicEventsAlpha1(  # noqa: N802
-        self, request_iterator: Iterator[Any], context: grpc.ServicerContext
-    ) -> Any:
+        self, request_iterator: Iterator[pubsub_pb2.SubscribeTopicEventsRequestAlpha1], context: grpc.ServicerContext
+    ) -> Iterator[pubsub_pb2.SubscribeTopicEventsResponseAlpha1]:
         """Stream a topic's events to the client and take its answers on the same stream."""
         first = _first_request(request_iterator)
         if first is None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 from dapr.proto.runtime.v1 import secret_pb2 as api
 
@@ -15,13 +13,17 @@ class SecretRpcs(RpcBase):
     """GetSecret and GetBulkSecret."""
 
     @unary
-    def GetSecret(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def GetSecret(  # noqa: N802
+        self, request: api.GetSecretRequest, context: grpc.ServicerContext
+    ) -> api.GetSecretResponse:
         """Return one secret's key/value map."""
         data = secrets.get_secret(self.runtime, request.store_name, request.key, dict(request.metadata))
         return api.GetSecretResponse(data=data)
 
     @unary
-    def GetBulkSecret(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def GetBulkSecret(  # noqa: N802
+        self, request: api.GetBulkSecretRequest, context: grpc.ServicerContext
+    ) -> api.GetBulkSecretResponse:
         """Return every secret of the store."""
         data = secrets.get_bulk(self.runtime, request.store_name, dict(request.metadata))
         return api.GetBulkSecretResponse(

@@ -13,24 +13,27 @@ component fails.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
 from dapr.proto.runtime.v1 import ai_pb2
 from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from ..blocks import conversation_proto
 from ..runtime import Runtime
-from ._base import M, Request, Response, Route, json_response
+from ._base import Request, Response, Route, json_response
+
+_Converse = TypeVar("_Converse", ai_pb2.ConversationRequest, ai_pb2.ConversationRequestAlpha2)
 
 
-def _parse(request: Request, message_cls: type[M]) -> M:
+def _parse(request: Request, message_cls: type[_Converse]) -> _Converse:
     """Read the body as ``message_cls`` and take the component name from the path."""
     message = request.proto(message_cls)
-    message.name = request.params["name"]  # type: ignore[attr-defined]
+    message.name = request.params["name"]
     return message
 
 
-def _protojson(message: Any) -> Response:
+def _protojson(message: Message) -> Response:
     return json_response(json_format.MessageToDict(message))
 
 

@@ -23,7 +23,7 @@ from ._base import Request, Response, Route, malformed, no_content, parse_proto
 VALUE_TYPE = "type.googleapis.com/google.protobuf.Value"
 
 
-def _parse_job(request: Request) -> tuple[Any, bool]:
+def _parse_job(request: Request) -> tuple[jobs_pb2.Job, bool]:
     """Turn a JobHTTPRequest body into (Job message, overwrite) as daprd's protojson decoding does."""
     body = request.json_object()
     overwrite = body.pop("overwrite", False)
@@ -56,7 +56,7 @@ def delete_job(runtime: Runtime, request: Request) -> Response:
     return no_content()
 
 
-def job_json(job: Any) -> dict[str, Any]:
+def job_json(job: jobs_pb2.Job) -> dict[str, Any]:
     """Render a Job as daprd's protojson fields (json names, unset fields omitted); numbers are Go's on encoding.
 
     ``data`` of a type this process cannot resolve is shown as ``{"@type", "value": <base64>}``.
