@@ -274,6 +274,30 @@ def test_client_errors(stub: Any) -> None:
     assert not stub.GetInstance(pb.GetInstanceRequest(instanceId="i1")).exists
 
 
+@pytest.mark.parametrize("seconds, nanos", [(10**12, 0), (-(10**12), 0), (253_402_300_799, 999_999_999), (0, -1)])
+def test_unreadable_start_is_refused_and_stores_nothing(stub: Any, seconds: int, nanos: int) -> None:
+    stamp = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
+    bad = pb.CreateInstanceRequest(name="wf", instanceId="poison", scheduledStartTimestamp=stamp)
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.StartInstance(bad)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "scheduledStartTimestamp" in (refused.value.details() or "")
+    assert not stub.GetInstance(pb.GetInstanceRequest(instanceId="poison")).exists
+    assert "poison" not in stub.ListInstanceIDs(pb.ListInstanceIDsRequest()).instanceIds
+    later = timestamp_pb2.Timestamp(seconds=int(time.time()) + 3600)
+    ok = pb.CreateInstanceRequest(name="wf", instanceId="poison", scheduledStartTimestamp=later)
+    assert stub.StartInstance(ok).instanceId == "poison"
+    state = stub.GetInstance(pb.GetInstanceRequest(instanceId="poison")).workflowState
+    assert state.scheduledStartTimestamp.seconds == later.seconds
+
+
+def test_non_numeric_continuation_token_is_invalid(stub: Any) -> None:
+    for token in ("abc", "1.5", "\u00e9"):
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.ListInstanceIDs(pb.ListInstanceIDsRequest(continuationToken=token, pageSize=2))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_wait_honours_deadline_and_list_paging(stub: Any) -> None:
     for n in range(3):
         start(stub, instance_id=f"i{n}")

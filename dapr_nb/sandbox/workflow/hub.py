@@ -24,7 +24,7 @@ from . import engine
 from .dispatcher import Dispatcher, Stream
 from .engine import RUNNING, SUSPENDED, EngineError, Instance
 from .live import LiveState, has_started
-from .messages import opt_str, pb, seconds_of, sv
+from .messages import opt_str, pb, readable_seconds, sv
 from .store import Batch, Committer, NotDurable, WorkflowStore
 
 WAIT_SLICE = 5.0
@@ -92,7 +92,18 @@ class WorkflowHub:
     # -- client side -------------------------------------------------------------------------------
 
     def start(self, req: Any) -> str:
-        """Create an instance (reusing a terminal id) with executionStarted in its inbox."""
+        """Create an instance (reusing a terminal id) with executionStarted in its inbox.
+
+        A field that could not be read back (an out-of-range ``scheduledStartTimestamp``) is refused
+        with INVALID_ARGUMENT before anything is stored.
+        """
+        scheduled = None
+        if req.HasField("scheduledStartTimestamp"):
+            scheduled = readable_seconds(req.scheduledStartTimestamp)
+            if scheduled is None:
+                stamp = req.scheduledStartTimestamp
+                raise EngineError("INVALID_ARGUMENT", f"scheduledStartTimestamp (seconds={stamp.seconds}, "
+                                  f"nanos={stamp.nanos}) is outside 0001-01-01..9999-12-31 UTC")
         with self._change() as batch:
             instance_id = req.instanceId or uuid.uuid4().hex
             existing = self._live.instances.get(instance_id)
@@ -107,7 +118,6 @@ class WorkflowHub:
             inst.tags = dict(req.tags)
             if req.HasField("executionId") and req.executionId.value:
                 inst.execution_id = req.executionId.value
-            scheduled = seconds_of(req.scheduledStartTimestamp) if req.HasField("scheduledStartTimestamp") else None
             inst.scheduled = scheduled
             event = engine.execution_started(inst, self._live.clock.now(), app_id=self._live.app_id)
             if req.HasField("parentTraceContext"):
@@ -207,8 +217,12 @@ class WorkflowHub:
 
     def list_ids(self, token: str | None, page_size: int | None) -> tuple[list[str], str | None]:
         """Return one page of instance ids in creation order and the cursor of the next page (None at the end)."""
-        with self._lock:
+        try:
             after = int(token) if token else 0
+        except ValueError:
+            raise EngineError("INVALID_ARGUMENT", f"invalid continuation token {token!r}: pass back the "
+                              "continuationToken of the previous page") from None
+        with self._lock:
             ordered = [inst for inst in self._live.instances.values() if inst.seq > after]
             ordered.sort(key=lambda inst: inst.seq)
             if page_size is None or page_size >= len(ordered):
