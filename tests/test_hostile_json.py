@@ -130,6 +130,15 @@ def test_http_queries_fail_as_daprd_fails_them(sandbox: Sandbox) -> None:
     assert http(sandbox, "POST", path, '{"x":' + nested(5_000) + '}')[0] == 200  # unknown fields are ignored
 
 
+def test_http_query_matches_deep_values(sandbox: Sandbox, unique: Any) -> None:
+    key, deep = unique("q"), nested(3_000)
+    body = f'[{{"key":"{key}","value":{{"v":{deep}}},"metadata":{{"contentType":"application/json"}}}}]'
+    assert http(sandbox, "POST", "/v1.0/state/statestore", body)[0] == 204
+    query = f'{{"filter":{{"EQ":{{"v":{deep}}}}},"sort":[{{"key":"v"}}]}}'
+    status, page = http(sandbox, "POST", "/v1.0-alpha1/state/statestore/query", query)
+    assert status == 200 and key in [row["key"] for row in page["results"]]
+
+
 def test_http_publish_of_deep_json(sandbox: Sandbox, unique: Any) -> None:
     topic = unique("deep")
     assert http(sandbox, "POST", f"/v1.0/publish/pubsub/{topic}", nested(5_000))[0] == 204

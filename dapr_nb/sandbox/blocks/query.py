@@ -254,10 +254,8 @@ def json_equal(left: Any, right: Any) -> bool:
         return bool(left == right)
     if type(left) is not type(right):
         return False
-    if isinstance(left, dict):
-        return left.keys() == right.keys() and all(json_equal(left[k], right[k]) for k in left)
-    if isinstance(left, list):
-        return len(left) == len(right) and all(json_equal(a, b) for a, b in zip(left, right, strict=True))
+    if isinstance(left, (dict, list)):  # Go's canonical encoding compares numbers as float64, at any depth
+        return gojson.dumps(left) == gojson.dumps(right)
     return bool(left == right)
 
 
