@@ -23,6 +23,27 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield sb
 
 
+HANDOVER_PUBSUB = """\
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: pubsub}
+spec:
+  type: pubsub.in-memory
+  version: v1
+  metadata:
+  - {name: redeliverOnClose, value: "true"}
+"""
+
+
+@pytest.fixture(scope="session")
+def handover_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A sandbox whose only component, ``pubsub``, hands a closed stream's unacked messages on (redeliverOnClose)."""
+    resources = tmp_path_factory.mktemp("handover-resources")
+    (resources / "pubsub.yaml").write_text(HANDOVER_PUBSUB)
+    with Sandbox(data_dir=tmp_path_factory.mktemp("handover-data"), resources_path=resources) as sb:
+        yield sb
+
+
 def point_sdk_at(monkeypatch: pytest.MonkeyPatch, sb: Sandbox) -> None:
     """Set the DAPR_* variables the official SDK reads (dapr 1.19 reads os.environ on every access)."""
     for name in ("DAPR_API_TOKEN", "DAPR_GRPC_ENDPOINT", "DAPR_HTTP_ENDPOINT"):

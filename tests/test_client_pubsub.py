@@ -22,6 +22,13 @@ def client(sandbox: Sandbox) -> Client:
         yield c  # type: ignore[misc]
 
 
+@pytest.fixture
+def handover_client(handover_sandbox: Sandbox) -> Client:
+    """A client of the sandbox whose pubsub hands unacked messages of a closed stream on (redeliverOnClose)."""
+    with client_for(handover_sandbox) as c:
+        yield c  # type: ignore[misc]
+
+
 def _next(sub: object) -> TopicMessage:
     message = sub.next_message(WAIT)  # type: ignore[attr-defined]
     assert message is not None, "no message within the bounded wait"
@@ -73,8 +80,8 @@ def test_retry_redelivers_and_drop_dead_letters(client: Client, unique: Callable
             sub.success(again)  # each message is acked once
 
 
-def test_close_flushes_the_last_ack(client: Client, unique: Callable[[str], str]) -> None:
-    topic = unique("t")
+def test_close_flushes_the_last_ack(handover_client: Client, unique: Callable[[str], str]) -> None:
+    client, topic = handover_client, unique("t")  # an ack lost at close would be handed to the next stream
     sub = client.subscribe(PUBSUB, topic)
     client.publish(PUBSUB, topic, "only once")
     sub.success(_next(sub))
@@ -83,8 +90,9 @@ def test_close_flushes_the_last_ack(client: Client, unique: Callable[[str], str]
         assert again.next_message(0.5) is None
 
 
-def test_unacked_message_goes_to_the_next_subscription(client: Client, unique: Callable[[str], str]) -> None:
-    topic = unique("t")
+def test_unacked_message_goes_to_the_next_subscription(handover_client: Client,
+                                                       unique: Callable[[str], str]) -> None:
+    client, topic = handover_client, unique("t")
     with client.subscribe(PUBSUB, topic) as sub:
         client.publish(PUBSUB, topic, "unanswered")
         assert _next(sub).data == "unanswered"

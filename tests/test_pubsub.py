@@ -71,20 +71,39 @@ class Inbox:
         self._reader.join(WAIT)
 
 
-@pytest.fixture
-def inboxes(dapr_client: DaprClient) -> Iterator[Callable[..., Inbox]]:
-    """Open SDK subscriptions wrapped in an Inbox; all are closed after the test."""
+def open_inboxes(client: DaprClient) -> Iterator[Callable[..., Inbox]]:
+    """Yield a function opening SDK subscriptions wrapped in an Inbox; close them all afterwards."""
     opened: list[Inbox] = []
 
     def subscribe(topic: str, **kwargs: Any) -> Inbox:
         pubsub = kwargs.pop("pubsub", "pubsub")
-        inbox = Inbox(dapr_client.subscribe(pubsub, topic, **kwargs))
+        inbox = Inbox(client.subscribe(pubsub, topic, **kwargs))
         opened.append(inbox)
         return inbox
 
     yield subscribe
     for inbox in opened:
         inbox.close()
+
+
+@pytest.fixture
+def inboxes(dapr_client: DaprClient) -> Iterator[Callable[..., Inbox]]:
+    """Open SDK subscriptions on the session sandbox wrapped in an Inbox; all are closed after the test."""
+    yield from open_inboxes(dapr_client)
+
+
+@pytest.fixture
+def handover(handover_sandbox: Sandbox, point_sdk: Any) -> Iterator[tuple[Sandbox, DaprClient]]:
+    """The ``redeliverOnClose`` sandbox and an SDK client pointed at it."""
+    point_sdk(handover_sandbox)
+    with DaprClient() as client:
+        yield handover_sandbox, client
+
+
+@pytest.fixture
+def handover_inboxes(handover: tuple[Sandbox, DaprClient]) -> Iterator[Callable[..., Inbox]]:
+    """Open SDK subscriptions on the ``redeliverOnClose`` sandbox wrapped in an Inbox."""
+    yield from open_inboxes(handover[1])
 
 
 def streaming_subscriptions(sb: Sandbox) -> list[Any]:
@@ -389,16 +408,47 @@ def test_wildcard_subscription(dapr_client: DaprClient, inboxes: Any, unique: An
     assert inbox.quiet()
 
 
-def test_unanswered_messages_go_to_the_next_subscriber(sandbox: Sandbox, dapr_client: DaprClient,
-                                                       inboxes: Any, unique: Any) -> None:
-    topic = unique("resume")
+def test_a_closed_stream_drops_its_unanswered_messages(sandbox: Sandbox, dapr_client: DaprClient,
+                                                      inboxes: Any, unique: Any) -> None:
+    topic = unique("closed")  # daprd's in-memory component: in-flight and queued messages die with the stream
     old = inboxes(topic)
     for n in range(3):
         dapr_client.publish_event("pubsub", topic, f"m{n}")
-    taken = old.get()  # taken but never answered; m1 and m2 still queued
+    assert old.get().data() == "m0"  # taken but never answered; m1 and m2 still queued
     old.close()
     wait_until(lambda: not [s for s in streaming_subscriptions(sandbox) if s.topic == topic])
     new = inboxes(topic)
+    dapr_client.publish_event("pubsub", topic, "fresh")
+    msg = new.get()
+    assert msg.data() == "fresh"
+    new.sub.respond_success(msg)
+    assert new.quiet()
+
+
+def test_sdk_receive_ack_close_loop_sees_every_message_once(dapr_client: DaprClient, unique: Any) -> None:
+    topic = unique("loop")  # the SDK's close() cancels the call before its last answer is flushed
+    for n in range(8):
+        inbox = Inbox(dapr_client.subscribe("pubsub", topic))
+        try:
+            dapr_client.publish_event("pubsub", topic, f"m{n}")
+            msg = inbox.get()
+            assert msg.data() == f"m{n}"
+            inbox.sub.respond_success(msg)
+        finally:
+            inbox.close()
+
+
+def test_redeliver_on_close_hands_messages_to_the_next_subscriber(handover: tuple[Sandbox, DaprClient],
+                                                                  handover_inboxes: Any, unique: Any) -> None:
+    sb, client = handover
+    topic = unique("resume")
+    old = handover_inboxes(topic)
+    for n in range(3):
+        client.publish_event("pubsub", topic, f"m{n}")
+    taken = old.get()  # taken but never answered; m1 and m2 still queued
+    old.close()
+    wait_until(lambda: not [s for s in streaming_subscriptions(sb) if s.topic == topic])
+    new = handover_inboxes(topic)
     seen = []
     for _ in range(3):
         msg = new.get()
@@ -407,22 +457,19 @@ def test_unanswered_messages_go_to_the_next_subscriber(sandbox: Sandbox, dapr_cl
     assert seen[0] == (taken.id(), "m0")
     assert [data for _, data in seen] == ["m0", "m1", "m2"]
     assert new.quiet()
-
-
-def test_reconnect_before_the_old_stream_is_gone(dapr_client: DaprClient, inboxes: Any, unique: Any) -> None:
-    topic = unique("reconnect")
-    old = inboxes(topic)
-    dapr_client.publish_event("pubsub", topic, "before")
+    reconnect = unique("reconnect")  # a new stream that opens before the old one is gone
+    old = handover_inboxes(reconnect)
+    client.publish_event("pubsub", reconnect, "before")
     before = old.get()  # unanswered
-    new = inboxes(topic)  # opens while the old one is still there
-    dapr_client.publish_event("pubsub", topic, "after")  # both have a copy
+    new = handover_inboxes(reconnect)
+    client.publish_event("pubsub", reconnect, "after")  # both have a copy
     old.close()
-    seen = {}
+    got = {}
     for _ in range(2):
         msg = new.get()
-        seen[msg.data()] = msg.id()
+        got[msg.data()] = msg.id()
         new.sub.respond_success(msg)
-    assert seen["before"] == before.id() and "after" in seen
+    assert got["before"] == before.id() and "after" in got
     assert new.quiet()  # no duplicate of "after"
 
 

@@ -40,6 +40,13 @@ def client(sandbox: Sandbox) -> Iterator[Client]:
 
 
 @pytest.fixture
+def handover_client(handover_sandbox: Sandbox) -> Iterator[Client]:
+    """A client of the sandbox whose pubsub hands unacked messages of a closed stream on (redeliverOnClose)."""
+    with Client(handover_sandbox.grpc_endpoint) as c:
+        yield c
+
+
+@pytest.fixture
 def streams() -> Iterator[list[TopicStream]]:
     made: list[TopicStream] = []
     yield made
@@ -182,8 +189,8 @@ def test_wait_while_a_loop_thread_runs_the_batcher(client: Client, unique: Any) 
         loop.close()
 
 
-def test_max_messages_ends_the_stream(client: Client, streams: list[TopicStream], unique: Any) -> None:
-    topic = unique("max")
+def test_max_messages_ends_the_stream(handover_client: Client, streams: list[TopicStream], unique: Any) -> None:
+    client, topic = handover_client, unique("max")
     stream = open_stream(streams, client, topic, max_messages=2)
     client.publish_bulk("pubsub", topic, ["a", "b", "c"])
     assert stream.wait(2, timeout=10)
@@ -217,9 +224,9 @@ def test_policy_switch_and_handler_errors_are_visible(client: Client, streams: l
 
 
 def test_rerun_closes_the_previous_stream_and_hands_over_held_messages(
-    client: Client, streams: list[TopicStream], unique: Any
+    handover_client: Client, streams: list[TopicStream], unique: Any
 ) -> None:
-    topic = unique("rerun")
+    client, topic = handover_client, unique("rerun")
     key = ("stream", "pubsub", topic, "cell-1")
     first = open_stream(streams, client, topic, key=key)
     first.pause()

@@ -64,15 +64,21 @@ class Worker:
 
 
 @pytest.fixture
-def stub(tmp_path: Path) -> Iterator[Any]:
+def stub(served: tuple[Any, WorkflowService]) -> Any:
     """A raw TaskHubSidecarService stub on a fresh in-process engine (fast health pings)."""
+    return served[0]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Any, WorkflowService]]:
+    """The stub and the engine it talks to."""
     service = WorkflowService(tmp_path / "wf.db", app_id="proto")
     server = grpc.server(futures.ThreadPoolExecutor(64))
     stubs.add_TaskHubSidecarServiceServicer_to_server(TaskHubServicer(service.hub, ping_interval=0.2), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-    yield stubs.TaskHubSidecarServiceStub(channel)
+    yield stubs.TaskHubSidecarServiceStub(channel), service
     channel.close()
     server.stop(0).wait()
     service.close()
@@ -272,6 +278,72 @@ def test_client_errors(stub: Any) -> None:
         stub.PurgeInstances(pb.PurgeInstancesRequest(purgeInstanceFilter=pb.PurgeInstanceFilter()))
     assert multi.value.code() == grpc.StatusCode.UNIMPLEMENTED
     assert not stub.GetInstance(pb.GetInstanceRequest(instanceId="i1")).exists
+
+
+@pytest.mark.parametrize("seconds, nanos", [(10**12, 0), (-(10**12), 0), (253_402_300_799, 999_999_999), (0, -1)])
+def test_unreadable_start_is_refused_and_stores_nothing(stub: Any, seconds: int, nanos: int) -> None:
+    stamp = timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos)
+    bad = pb.CreateInstanceRequest(name="wf", instanceId="poison", scheduledStartTimestamp=stamp)
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.StartInstance(bad)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "scheduledStartTimestamp" in (refused.value.details() or "")
+    assert not stub.GetInstance(pb.GetInstanceRequest(instanceId="poison")).exists
+    assert "poison" not in stub.ListInstanceIDs(pb.ListInstanceIDsRequest()).instanceIds
+    later = timestamp_pb2.Timestamp(seconds=int(time.time()) + 3600)
+    ok = pb.CreateInstanceRequest(name="wf", instanceId="poison", scheduledStartTimestamp=later)
+    assert stub.StartInstance(ok).instanceId == "poison"
+    state = stub.GetInstance(pb.GetInstanceRequest(instanceId="poison")).workflowState
+    assert state.scheduledStartTimestamp.seconds == later.seconds
+
+
+def test_non_numeric_continuation_token_is_invalid(stub: Any) -> None:
+    for token in ("abc", "1.5", "\u00e9"):
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.ListInstanceIDs(pb.ListInstanceIDsRequest(continuationToken=token, pageSize=2))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_finished_instances_leave_memory_and_read_back_from_sqlite(served: tuple[Any, WorkflowService],
+                                                                    tmp_path: Path) -> None:  # fmt: skip
+    stub, service = served
+    worker = Worker(stub, [])
+    ids = [f"c{n}" for n in range(40)]
+    for instance_id in ids:
+        start(stub, instance_id=instance_id)
+        finish(stub, worker.next(), result=f'"{instance_id}"')
+    start(stub, instance_id="live")  # started, never finished: live work stays in memory
+    worker.next()
+    wait_until(lambda: service.hub.instances_in_memory == 1, message="finished instances stayed in memory")
+    state = stub.GetInstance(pb.GetInstanceRequest(instanceId="c7", getInputsAndOutputs=True)).workflowState
+    assert state.workflowStatus == pb.ORCHESTRATION_STATUS_COMPLETED and state.output.value == '"c7"'
+    done = stub.WaitForInstanceCompletion(pb.GetInstanceRequest(instanceId="c8"), timeout=5)
+    assert done.workflowState.workflowStatus == pb.ORCHESTRATION_STATUS_COMPLETED
+    assert kinds(stub.GetInstanceHistory(pb.GetInstanceHistoryRequest(instanceId="c9")).events)[-1] == \
+        "executionCompleted"
+    listed, token = [], None
+    while True:
+        page = stub.ListInstanceIDs(pb.ListInstanceIDsRequest(pageSize=7, continuationToken=token))
+        listed += page.instanceIds
+        if not page.HasField("continuationToken"):
+            break
+        token = page.continuationToken
+    assert listed == [*ids, "live"]
+    assert stub.PurgeInstances(pb.PurgeInstancesRequest(instanceId="c0")).deletedInstanceCount == 1
+    assert not stub.GetInstance(pb.GetInstanceRequest(instanceId="c0")).exists
+    started.discard("c1")
+    start(stub, instance_id="c1")  # a finished id is reused
+    finish(stub, worker.next(), result='"again"')
+    again = stub.WaitForInstanceCompletion(pb.GetInstanceRequest(instanceId="c1", getInputsAndOutputs=True), timeout=5)
+    assert again.workflowState.output.value == '"again"'
+    assert "c0" not in stub.ListInstanceIDs(pb.ListInstanceIDsRequest()).instanceIds
+    wait_until(lambda: service.hub.instances_in_memory == 1)
+    reopened = WorkflowService(tmp_path / "wf.db")  # a restart loads only the live work
+    try:
+        assert reopened.hub.instances_in_memory == 1
+        assert reopened.hub.get("c5", True).workflowState.output.value == '"c5"'
+    finally:
+        reopened.close()
 
 
 def test_wait_honours_deadline_and_list_paging(stub: Any) -> None:

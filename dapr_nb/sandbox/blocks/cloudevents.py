@@ -17,7 +17,6 @@ Pure functions over bytes and dicts: nothing here knows the runtime or a broker.
 from __future__ import annotations
 
 import base64
-import json
 import re
 import secrets
 import uuid
@@ -84,7 +83,7 @@ def is_text(content_type: str) -> bool:
 def _decode_json(data: bytes) -> Any:
     # Go's json.Decoder.Decode: the first JSON value counts, trailing bytes are ignored.
     text = data.decode("utf-8", "replace").lstrip(" \t\r\n")
-    return json.JSONDecoder().raw_decode(text)[0]
+    return gojson.loads_first(text)
 
 
 # ---------------------------------------------------------------- publish side
@@ -174,7 +173,7 @@ def has_expired(event: Mapping[str, Any]) -> bool:
 
 def encode(event: Mapping[str, Any]) -> bytes:
     """Serialize a CloudEvent as the broker stores it."""
-    return json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+    return gojson.compact(event).encode()
 
 
 # ---------------------------------------------------------------- delivery side

@@ -42,7 +42,7 @@ class Subscriber(Protocol):
         """Wake take() for good."""
 
     def close(self) -> None:
-        """Unsubscribe, handing unsettled messages back to the broker."""
+        """Unsubscribe, leaving unsettled messages to the broker (dropped or handed on)."""
 
 
 class Broker(Protocol):

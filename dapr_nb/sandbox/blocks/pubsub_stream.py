@@ -9,8 +9,9 @@ Rules (daprd: ``pkg/api/grpc/subscribe.go``, ``pkg/runtime/pubsub/streamer``, ``
   dead-letters (or drops), RETRY redelivers the same event with backoff per the component's
   :class:`RedeliveryPolicy`, then dead-letters (or drops). A message that is not a CloudEvent (nor a
   raw payload), or has expired, is dead-lettered (or dropped) without reaching the app;
-* a stream that ends leaves its unanswered and queued messages to the broker, which hands them to the
-  next subscription of the topic.
+* a stream that ends leaves its unanswered and queued messages to the broker, which drops them as
+  daprd's in-memory component does (or, with ``redeliverOnClose``, hands them to the next
+  subscription of the topic).
 
 No I/O of its own: the gRPC mixin drives :meth:`StreamSubscription.events` and feeds answers.
 """
@@ -63,7 +64,7 @@ class StreamSubscription:
     """One streaming subscription: serial delivery, answers matched by event id, dead letters.
 
     Drive it with :meth:`events` (one thread), feed answers with :meth:`acknowledge` and end it with
-    :meth:`stop` (any thread). It closes itself — handing unanswered messages back to the broker —
+    :meth:`stop` (any thread). It closes itself — leaving unanswered messages to the broker —
     when :meth:`events` ends, or at :meth:`stop` when no :meth:`events` step is running.
     """
 

@@ -14,20 +14,38 @@ Rules, following components-contrib ``state/query`` and the stores that implemen
 * Paging is by offset, as in the Postgres, Mongo and Redis stores: with ``limit`` > 0 a non-empty page
   carries ``token`` = the offset of the next page; an empty page carries none, which ends a client's loop.
 
-Messages of parse errors start with ``failed to parse JSON query body:``, as daprd's do.
+Messages of parse errors start with ``failed to parse JSON query body:``, as daprd's do. The body
+decodes as Go decodes it (:mod:`..gojson`: 10,000 levels deep, ``1e400`` refused); a filter nested
+deeper than ``MAX_FILTER_DEPTH`` units is refused as a failed query (the store's limit, like a SQL
+store's stack-depth limit).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import gojson
+
 COMPARISONS = ("EQ", "NEQ", "GT", "GTE", "LT", "LTE")
 _MISSING = object()
 PARSE_PREFIX = "failed to parse JSON query body: "
+MAX_FILTER_DEPTH = 100
+"""AND/OR levels a filter may nest."""
+INT64 = (-(2**63), 2**63 - 1)
+
+
+class _Literal(float):
+    """A JSON number that remembers how it was written (for Go's ``cannot unmarshal number …`` message)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> _Literal:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
 
 
 class QueryError(Exception):
@@ -112,8 +130,8 @@ def _unmarshal_error(value: Any, target: str) -> QueryError:
 def parse_query(text: str) -> Query:
     """Parse the JSON query body; raise QueryError with daprd's parse-failure wording."""
     try:
-        doc = json.loads(text or "", parse_constant=_reject_constant)
-    except (ValueError, QueryError) as exc:
+        doc = gojson.loads(text or "", parse_float=_Literal)
+    except ValueError as exc:
         detail = "unexpected end of JSON input" if not (text or "").strip() else str(exc)
         raise QueryError(PARSE_PREFIX + detail) from None
     if doc is None:
@@ -129,10 +147,6 @@ def parse_query(text: str) -> Query:
         raise QueryError(PARSE_PREFIX + str(exc)) from None
     limit, token = _parse_page(doc.get("page"))
     return Query(parsed, _parse_sort(doc.get("sort")), limit, token)
-
-
-def _reject_constant(name: str) -> Any:
-    raise QueryError(f"invalid character '{name[0]}' looking for beginning of value")
 
 
 def _parse_sort(raw: Any) -> tuple[Sorting, ...]:
@@ -162,9 +176,12 @@ def _parse_page(raw: Any) -> tuple[int, str]:
     limit, token = raw.get("limit", 0), raw.get("token", "")
     if limit is None:
         limit = 0
-    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or int(limit) != limit:
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+        raise _unmarshal_error(limit, "struct field Pagination.page.limit of type int")
+    if not (isinstance(limit, int) and INT64[0] <= limit <= INT64[1]):
+        literal = getattr(limit, "text", str(limit))
         raise QueryError(
-            f"{PARSE_PREFIX}json: cannot unmarshal {json.dumps(limit)} into Go struct field "
+            f"{PARSE_PREFIX}json: cannot unmarshal number {literal} into Go struct field "
             "Pagination.page.limit of type int"
         )
     if token is None:
@@ -174,8 +191,10 @@ def _parse_page(raw: Any) -> tuple[int, str]:
     return int(limit), token
 
 
-def parse_filter(unit: Any) -> Filter:
-    """Parse one filter unit (contrib's ``query.ParseFilter``)."""
+def parse_filter(unit: Any, depth: int = 1) -> Filter:
+    """Parse one filter unit (contrib's ``query.ParseFilter``); refuse nesting beyond ``MAX_FILTER_DEPTH``."""
+    if depth > MAX_FILTER_DEPTH:
+        raise QueryError(f"filter nests more than {MAX_FILTER_DEPTH} levels of AND/OR; flatten it")
     if not isinstance(unit, dict):
         raise QueryError("filter unit must be a map")
     if len(unit) != 1:
@@ -186,7 +205,7 @@ def parse_filter(unit: Any) -> Filter:
             raise QueryError(f"{op} filter must be an array")
         if len(body) < 2:
             raise QueryError(f"{op} filter must contain at least two entries")
-        return Junction(op, tuple(parse_filter(entry) for entry in body))
+        return Junction(op, tuple(parse_filter(entry, depth + 1) for entry in body))
     if op not in (*COMPARISONS, "IN"):
         raise QueryError(f'unsupported filter "{op}"')
     if not isinstance(body, dict):
@@ -235,10 +254,8 @@ def json_equal(left: Any, right: Any) -> bool:
         return bool(left == right)
     if type(left) is not type(right):
         return False
-    if isinstance(left, dict):
-        return left.keys() == right.keys() and all(json_equal(left[k], right[k]) for k in left)
-    if isinstance(left, list):
-        return len(left) == len(right) and all(json_equal(a, b) for a, b in zip(left, right, strict=True))
+    if isinstance(left, (dict, list)):  # Go's canonical encoding compares numbers as float64, at any depth
+        return gojson.dumps(left) == gojson.dumps(right)
     return bool(left == right)
 
 
@@ -286,7 +303,7 @@ def _compare_values(left: Any, right: Any) -> int:
     if left is _MISSING or left is None:
         return 0
     if isinstance(left, (dict, list)):
-        left, right = json.dumps(left, sort_keys=True), json.dumps(right, sort_keys=True)
+        left, right = gojson.dumps(left), gojson.dumps(right)
     return -1 if left < right else (1 if left > right else 0)
 
 
@@ -323,7 +340,7 @@ def run_query(query: Query, docs: Sequence[Document]) -> tuple[list[Document], s
 def decode_document(key: str, data: bytes, etag: str) -> Document:
     """Build a Document, decoding the bytes as JSON when they are JSON (whichever API saved them)."""
     try:
-        value = json.loads(data.decode("utf-8"))
+        value = gojson.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return Document(key, data, etag)
     return Document(key, data, etag, value, True)

@@ -10,13 +10,13 @@ mark the few places where daprd's HTTP handlers differ from its gRPC ones.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import grpc
 
+from .. import gojson
 from ..components.state_sqlite import (
     DeleteRequest,
     ETagError,
@@ -84,7 +84,7 @@ def decode_json_value(value: bytes, metadata: Mapping[str, str]) -> object:
     if metadata.get("contentType") != JSON_CONTENT_TYPE:
         return value
     try:
-        return json.loads(value.decode("utf-8"))
+        return gojson.loads(value.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         message = "unexpected end of JSON input" if not value.strip() else f"invalid JSON value: {exc}"
         raise DaprApiError(grpc.StatusCode.UNKNOWN, message) from exc

@@ -6,14 +6,18 @@ Rules, as components-contrib's in-memory component behaves inside daprd:
   kept for a topic nobody subscribes to;
 * a subscription topic ending in ``*`` matches every topic that starts with the part before the
   ``*`` (``SUBSCRIBE_WILDCARDS``), but not that prefix itself;
-* there is no persistence: messages live in this process only.
+* there is no persistence: messages live in this process only;
+* a subscription that closes drops the messages it took but never acknowledged and those it had
+  not taken yet: daprd cancels the closed subscription's handler, the component's retries fail
+  against the cancelled context and the messages are gone. A later subscription never sees them.
 
-One deliberate addition: a subscription that closes with messages it took but never acknowledged
-(or had not taken yet) hands each of them to exactly one later subscription of the same topic — the
-oldest open one that subscribed after the message was published (so it has no copy yet), else the
-next one to open — so a subscriber that reconnects loses nothing, even when its new stream opens
-before the old one is gone (daprd's in-memory component would drop them). Messages waiting for a
-subscription are capped at ``ORPHAN_LIMIT`` per topic, oldest dropped first.
+At-least-once for reconnecting subscribers is a sandbox-only opt-in, component metadata
+``redeliverOnClose: "true"``: a closing subscription then hands each unsettled message to exactly
+one later subscription of the same topic — the oldest open one that subscribed after the message
+was published (so it has no copy yet), else the next one to open. Messages waiting for a
+subscription are capped at ``ORPHAN_LIMIT`` per topic, oldest dropped first. Beware: a client that
+closes its stream before its last answer is flushed (the official SDK's ``close()`` does) gets that
+message again on its next subscription.
 
 ``maxRetries`` / ``retryInterval`` (sandbox-only metadata) tell the building block how to redeliver
 a message a subscriber answered RETRY; see :class:`RedeliveryPolicy`.
@@ -125,7 +129,7 @@ class BrokerSubscription:
             self._cond.notify_all()
 
     def close(self) -> None:
-        """Unsubscribe; unacknowledged and undelivered messages go to the next subscription of this topic."""
+        """Unsubscribe; unacknowledged and undelivered messages are dropped (or handed on, see the module)."""
         self._broker._unsubscribe(self)
 
     def _offer(self, message: BrokerMessage) -> None:
@@ -151,9 +155,12 @@ class BrokerSubscription:
 class InMemoryPubSub(Component):
     """An in-process broker: per-subscription queues, wildcard topics, orphans kept for reconnects."""
 
-    def __init__(self, spec: ComponentSpec, redelivery: RedeliveryPolicy | None = None) -> None:
+    def __init__(self, spec: ComponentSpec, redelivery: RedeliveryPolicy | None = None,
+                 redeliver_on_close: bool = False) -> None:
         super().__init__(spec)
         self.redelivery = redelivery or RedeliveryPolicy()
+        self.redeliver_on_close = redeliver_on_close
+        """Hand a closed subscription's unsettled messages to the next one (``redeliverOnClose``)."""
         self._lock = threading.Lock()
         self._subscriptions: list[BrokerSubscription] = []
         self._orphans: dict[str, deque[BrokerMessage]] = {}
@@ -162,11 +169,12 @@ class InMemoryPubSub(Component):
 
     @classmethod
     def from_spec(cls, spec: ComponentSpec, ctx: BuildContext) -> InMemoryPubSub:
-        """Build the broker; ``maxRetries`` and ``retryInterval`` tune redelivery after RETRY."""
+        """Build the broker; ``maxRetries``/``retryInterval`` tune RETRY, ``redeliverOnClose`` opts in to hand-over."""
         defaults = RedeliveryPolicy()
         max_retries = _int(spec, "maxRetries", defaults.max_retries)
         interval = _duration(spec, "retryInterval", defaults.interval)
-        return cls(spec, RedeliveryPolicy(max_retries, interval, max(interval, defaults.max_interval)))
+        policy = RedeliveryPolicy(max_retries, interval, max(interval, defaults.max_interval))
+        return cls(spec, policy, spec.get_bool("redeliverOnClose"))
 
     def capabilities(self) -> list[str]:
         """Report the features daprd lists for pubsub.in-memory."""
@@ -211,6 +219,10 @@ class InMemoryPubSub(Component):
             self._subscriptions.remove(subscription)
             pending = subscription._drain()
             if not pending or self._closed:
+                return
+            if not self.redeliver_on_close:
+                log.info("pubsub %s: %d unacknowledged message(s) on %s dropped with their closed subscription",
+                         self.name, len(pending), subscription.topic)
                 return
             waiting = self._hand_over(subscription.topic, pending)
             orphans = self._orphans.setdefault(subscription.topic, deque())

@@ -84,13 +84,16 @@ def parse_proto(fields: dict[str, Any], message_cls: type[M]) -> M:
     """Fill a new ``message_cls`` from a JSON object with protobuf's JSON mapping.
 
     json names and proto names are both accepted and unknown fields are ignored, as in daprd; a value
-    of the wrong type is ERR_MALFORMED_REQUEST (``proto: …``).
+    of the wrong type is ERR_MALFORMED_REQUEST (``proto: …``), and so is a ``google.protobuf.Struct``
+    value nested deeper than Python's protobuf can convert (Go's protojson would take 10,000 levels).
     """
     message = message_cls()
     try:
         json_format.ParseDict(fields, message, ignore_unknown_fields=True)
     except (json_format.ParseError, TypeError, ValueError) as exc:
         raise malformed(f"proto: {exc}") from exc
+    except RecursionError:
+        raise malformed("proto: value nested too deeply") from None
     return message
 
 

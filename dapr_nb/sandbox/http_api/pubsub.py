@@ -12,6 +12,7 @@ import binascii
 import json
 from typing import Any
 
+from .. import gojson
 from ..blocks.cloudevents import CLOUDEVENTS_JSON, Trace, is_content_type, is_json, is_text
 from ..blocks.pubsub import BulkEntry, bad_bulk_body, bad_entries, bad_envelope, bulk_publish, publish, resolve
 from ..runtime import Runtime
@@ -34,7 +35,7 @@ def bulk_publish_events(runtime: Runtime, request: Request) -> Response:
     name, topic, metadata = request.params["pubsub"], request.params.get("topic", ""), request.metadata()
     resolve(runtime, name, topic, metadata)
     try:
-        body = json.loads(request.body or b"null")
+        body = gojson.loads(request.body or b"null")
     except ValueError as exc:
         raise bad_bulk_body(name, topic, runtime.app_id, str(exc)) from None
     if body is None:
@@ -87,7 +88,7 @@ def _event_bytes(runtime: Runtime, name: str, topic: str, event: Any, content_ty
             raise bad_envelope(name, topic, runtime.app_id, mismatch)
         return event.encode()
     if is_json(content_type) or is_content_type(content_type, CLOUDEVENTS_JSON):
-        return json.dumps(event, separators=(",", ":")).encode()
+        return gojson.compact(event).encode()
     raise bad_envelope(name, topic, runtime.app_id, mismatch)
 
 

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .. import gojson
 from ..blocks import state
 from ..components.state_sqlite import DeleteRequest, SetRequest
 from ..errors import DaprApiError, invalid
@@ -71,14 +72,10 @@ def _raw_json(data: bytes) -> str:
     """Return stored bytes as a JSON fragment: themselves when they are JSON, else a JSON string."""
     try:
         text = data.decode("utf-8")
-        json.loads(text, parse_constant=_not_json)
+        gojson.loads(text)
     except (UnicodeDecodeError, ValueError):
         return json.dumps(data.decode("utf-8", "replace"))
     return text.strip()
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(name)
 
 
 def _object(fields: list[tuple[str, str]]) -> str:

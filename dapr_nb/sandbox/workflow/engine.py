@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -285,7 +286,8 @@ def activity_result_event(request: Any, resp: Any, now: float) -> Any:
                                                               result=result))  # fmt: skip
 
 
-def purge_set(root: Instance, instances: dict[str, Instance], recursive: bool, force: bool) -> list[Instance]:
+def purge_set(root: Instance, lookup: Callable[[str], Instance | None], recursive: bool,
+              force: bool) -> list[Instance]:  # fmt: skip
     """Return ``root`` and, when ``recursive``, its descendants that may go too (finished ones, or all if ``force``)."""
     doomed: list[Instance] = []
     pending = [root]
@@ -296,7 +298,7 @@ def purge_set(root: Instance, instances: dict[str, Instance], recursive: bool, f
         doomed.append(current)
         if recursive:
             for child_id in current.children():
-                child = instances.get(child_id)
+                child = lookup(child_id)
                 if child is not None and (child.terminal or force):
                     pending.append(child)
     return doomed

@@ -24,7 +24,7 @@ from . import engine
 from .dispatcher import Dispatcher, Stream
 from .engine import RUNNING, SUSPENDED, EngineError, Instance
 from .live import LiveState, has_started
-from .messages import opt_str, pb, seconds_of, sv
+from .messages import opt_str, pb, readable_seconds, sv
 from .store import Batch, Committer, NotDurable, WorkflowStore
 
 WAIT_SLICE = 5.0
@@ -40,22 +40,30 @@ class WorkflowHub:
         self.closed = False
         store = WorkflowStore(path)
         loaded = store.load()
+        self._reader = store.reader()
         self._committer = Committer(store)
         self._dispatcher = Dispatcher(self._lock)
         with self._lock:
-            self._live = LiveState(loaded, app_id, self._dispatcher, self._committer.submit, self._changed)
+            self._live = LiveState(loaded, self._reader, app_id, self._dispatcher, self._committer.submit,
+                                   self._changed)  # fmt: skip
         self._dispatcher.start(self._live)
 
     @contextmanager
     def _change(self) -> Iterator[Batch]:
-        """Hold the lock while the body fills a batch; after releasing it, wait until the batch is durable."""
+        """Hold the lock while the body fills a batch; after releasing it, wait until the batch is durable.
+
+        Then finished instances whose rows are on disk leave memory (see ``table``).
+        """
         with self._lock:
             if self.closed:
                 raise NotDurable("UNAVAILABLE", "the sandbox is shutting down; the change was not saved")
             batch = Batch()
             yield batch
             ticket = self._committer.submit(batch)
+            self._live.instances.written(batch, ticket)
         self._committer.wait(ticket)
+        with self._lock:
+            self._live.instances.settle(self._committer.durable)
 
     # -- worker side -------------------------------------------------------------------------------
 
@@ -72,6 +80,12 @@ class WorkflowHub:
     def next_item(self, stream: Stream, timeout: float) -> Any | None:
         """Block up to ``timeout`` for the stream's next WorkItem; None on timeout or once it closed."""
         return self._dispatcher.next_item(stream, timeout)
+
+    @property
+    def instances_in_memory(self) -> int:
+        """Return how many instances memory holds: live work plus finished ones not yet on disk."""
+        with self._lock:
+            return len(self._live.instances)
 
     @property
     def connected_workers(self) -> int:
@@ -92,7 +106,18 @@ class WorkflowHub:
     # -- client side -------------------------------------------------------------------------------
 
     def start(self, req: Any) -> str:
-        """Create an instance (reusing a terminal id) with executionStarted in its inbox."""
+        """Create an instance (reusing a terminal id) with executionStarted in its inbox.
+
+        A field that could not be read back (an out-of-range ``scheduledStartTimestamp``) is refused
+        with INVALID_ARGUMENT before anything is stored.
+        """
+        scheduled = None
+        if req.HasField("scheduledStartTimestamp"):
+            scheduled = readable_seconds(req.scheduledStartTimestamp)
+            if scheduled is None:
+                stamp = req.scheduledStartTimestamp
+                raise EngineError("INVALID_ARGUMENT", f"scheduledStartTimestamp (seconds={stamp.seconds}, "
+                                  f"nanos={stamp.nanos}) is outside 0001-01-01..9999-12-31 UTC")
         with self._change() as batch:
             instance_id = req.instanceId or uuid.uuid4().hex
             existing = self._live.instances.get(instance_id)
@@ -107,7 +132,6 @@ class WorkflowHub:
             inst.tags = dict(req.tags)
             if req.HasField("executionId") and req.executionId.value:
                 inst.execution_id = req.executionId.value
-            scheduled = seconds_of(req.scheduledStartTimestamp) if req.HasField("scheduledStartTimestamp") else None
             inst.scheduled = scheduled
             event = engine.execution_started(inst, self._live.clock.now(), app_id=self._live.app_id)
             if req.HasField("parentTraceContext"):
@@ -200,21 +224,21 @@ class WorkflowHub:
             inst = self._live.require(instance_id)
             if not inst.terminal and not force:
                 raise EngineError("FAILED_PRECONDITION", "orchestration has not yet completed")
-            doomed = engine.purge_set(inst, self._live.instances, recursive, force)
+            doomed = engine.purge_set(inst, self._live.instances.get, recursive, force)
             for victim in doomed:
                 self._live.purge_one(victim, batch)
         return len(doomed)
 
     def list_ids(self, token: str | None, page_size: int | None) -> tuple[list[str], str | None]:
         """Return one page of instance ids in creation order and the cursor of the next page (None at the end)."""
-        with self._lock:
+        try:
             after = int(token) if token else 0
-            ordered = [inst for inst in self._live.instances.values() if inst.seq > after]
-            ordered.sort(key=lambda inst: inst.seq)
-            if page_size is None or page_size >= len(ordered):
-                return [inst.id for inst in ordered], None
-            page = ordered[:page_size]
-            return [inst.id for inst in page], str(page[-1].seq)
+        except ValueError:
+            raise EngineError("INVALID_ARGUMENT", f"invalid continuation token {token!r}: pass back the "
+                              "continuationToken of the previous page") from None
+        with self._lock:
+            ids, last = self._live.instances.ids_after(after, page_size)
+            return ids, None if last is None else str(last)
 
     def history(self, instance_id: str) -> list[Any]:
         """Return the committed history of the instance's current generation."""
@@ -264,3 +288,5 @@ class WorkflowHub:
             for cond, _ in self._watch.values():
                 cond.notify_all()
         self._committer.close()
+        with self._lock:
+            self._reader.close()

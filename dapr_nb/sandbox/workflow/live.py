@@ -30,7 +30,8 @@ from .engine import (
     Outcome,
 )
 from .messages import Clock, pb, sv, ts
-from .store import Batch, Loaded, StoredTask
+from .store import Batch, Loaded, Reader, StoredTask
+from .table import InstanceTable
 
 log = logging.getLogger("dapr_nb.sandbox.workflow")
 
@@ -67,11 +68,12 @@ class LiveState:
     is told the id of every instance whose visible state moved (the hub wakes its waiters).
     """
 
-    def __init__(self, loaded: Loaded, app_id: str, dispatcher: Dispatcher, submit: Callable[[Batch], int],
-                 changed: Callable[[str], None]) -> None:  # fmt: skip
+    def __init__(self, loaded: Loaded, reader: Reader, app_id: str, dispatcher: Dispatcher,
+                 submit: Callable[[Batch], int], changed: Callable[[str], None]) -> None:  # fmt: skip
         self.app_id = app_id
         self.clock = Clock()
-        self.instances, stored, self._next_seq, self._next_row = loaded
+        live, stored, self._next_seq, self._next_row = loaded
+        self.instances = InstanceTable(live, reader)
         self._dispatcher = dispatcher
         self._submit = submit
         self._changed_id = changed
@@ -83,7 +85,7 @@ class LiveState:
             key = (task.instance_id, task.generation, task.task_id)
             self._tasks[key] = ActivityTask(task.request)
             self._dispatcher.queue_activity(key)
-        for inst in self.instances.values():
+        for inst in self.instances.in_memory():
             self._check(inst)
         log.info("workflow engine loaded %d instances, %d pending activities", len(self.instances), len(stored))
 
@@ -254,6 +256,7 @@ class LiveState:
         batch.delete_inbox([i.row for i in inst.inbox])
         inst.inbox = []
         self._drop_work(inst, batch)
+        self._dispatcher.forget_warm(inst.id)
         self._notify_parent(inst, batch)
         batch.put_instance(inst)
         self._changed(inst)

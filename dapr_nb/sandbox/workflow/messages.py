@@ -33,6 +33,23 @@ def seconds_of(stamp: Any) -> float:
     return float(stamp.seconds) + float(stamp.nanos) / 1e9
 
 
+TIMESTAMP_RANGE = (-62_135_596_800, 253_402_300_799)
+"""Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range a protobuf Timestamp may hold."""
+
+
+def readable_seconds(stamp: Any) -> float | None:
+    """Return epoch seconds of a Timestamp that can be stored and sent back, or None when it cannot."""
+    low, high = TIMESTAMP_RANGE
+    if not (low <= stamp.seconds <= high and 0 <= stamp.nanos <= 999_999_999):
+        return None
+    seconds = seconds_of(stamp)
+    try:
+        ts(seconds)
+    except (ValueError, OverflowError):
+        return None
+    return seconds
+
+
 def sv(value: str | None) -> Any:
     """Return a StringValue, or None for None (so the field stays unset)."""
     return None if value is None else wrappers_pb2.StringValue(value=value)

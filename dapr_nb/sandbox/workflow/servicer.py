@@ -108,6 +108,7 @@ class TaskHubServicer(servicer_base()):  # type: ignore[misc]
         count = self._hub.purge(request.instanceId, request.recursive, bool(request.force))
         return pb.PurgeInstancesResponse(deletedInstanceCount=count, isComplete=wrappers_pb2.BoolValue(value=True))
 
+    @unary
     def ListInstanceIDs(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Return a page of instance ids in creation order."""
         token = request.continuationToken if request.HasField("continuationToken") else None

@@ -2,7 +2,9 @@
 
 Rules: WAL with ``synchronous=FULL``; every engine change is written through one ``Batch`` committed
 in a single transaction, so a kill -9 leaves either the whole turn or none of it. The store keeps no
-state of its own beyond the connection; the hub holds the live copy in memory and serializes access.
+state of its own beyond its connections; the hub holds the live instances in memory and serializes
+access. Finished instances live only here: :class:`Reader` (a second connection, so reads never
+share the committer's transaction) loads one on demand and pages through instance ids.
 """
 
 from __future__ import annotations
@@ -51,9 +53,12 @@ class Batch:
     """Statements for one transaction, collected while the hub mutates its in-memory state."""
 
     ops: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    instance_ids: set[str] = field(default_factory=set)
+    """Instances whose row this batch writes or deletes."""
 
     def put_instance(self, inst: Instance) -> None:
         """Insert or replace the instance's metadata row."""
+        self.instance_ids.add(inst.id)
         self.ops.append(("INSERT OR REPLACE INTO instances (id, seq, meta) VALUES (?, ?, ?)",
                          (inst.id, inst.seq, inst.to_meta())))  # fmt: skip
 
@@ -93,13 +98,14 @@ class Batch:
 
     def delete_instance(self, instance_id: str) -> None:
         """Delete an instance with its history, inbox and tasks (purge)."""
+        self.instance_ids.add(instance_id)
         for table, column in (("instances", "id"), ("history", "instance_id"), ("inbox", "instance_id"),
                               ("tasks", "instance_id")):  # fmt: skip
             self.ops.append((f"DELETE FROM {table} WHERE {column} = ?", (instance_id,)))
 
 
 Loaded = tuple[dict[str, Instance], list[StoredTask], int, int]
-"""What ``WorkflowStore.load`` returns: instances, pending tasks, next seq, next inbox row id."""
+"""What ``WorkflowStore.load`` returns: unfinished instances, pending tasks, next seq, next inbox row id."""
 
 
 class WorkflowStore:
@@ -107,6 +113,7 @@ class WorkflowStore:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -128,10 +135,15 @@ class WorkflowStore:
         db.execute("COMMIT")
 
     def load(self) -> Loaded:
-        """Return instances (with history and inbox), pending tasks, and the next seq / inbox row ids."""
+        """Return the unfinished instances (with history and inbox), pending tasks, and the next seq / inbox row ids.
+
+        Finished instances stay on disk (see :class:`Reader`).
+        """
         instances: dict[str, Instance] = {}
         for instance_id, seq, meta in self._db.execute("SELECT id, seq, meta FROM instances ORDER BY seq"):
-            instances[instance_id] = Instance.from_meta(instance_id, seq, meta)
+            record = Instance.from_meta(instance_id, seq, meta)
+            if not record.terminal:
+                instances[instance_id] = record
         for instance_id, blob in self._db.execute("SELECT instance_id, event FROM history ORDER BY instance_id, pos"):
             inst = instances.get(instance_id)
             if inst is not None:
@@ -150,8 +162,44 @@ class WorkflowStore:
                 "SELECT instance_id, generation, task_id, request FROM tasks ORDER BY instance_id, generation, task_id"
             )
         ]
-        next_seq = max((inst.seq for inst in instances.values()), default=0) + 1
-        return instances, tasks, next_seq, max_row + 1
+        (max_seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM instances").fetchone()
+        return instances, tasks, int(max_seq) + 1, max_row + 1
+
+    def reader(self) -> Reader:
+        """Open a read connection to the same file."""
+        return Reader(self._path)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+
+class Reader:
+    """Reads of what is committed: one finished instance, or a page of instance ids (hub lock held)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+
+    def instance(self, instance_id: str) -> Instance | None:
+        """Return the committed instance with its history and inbox, or None."""
+        row = self._db.execute("SELECT seq, meta FROM instances WHERE id = ?", (instance_id,)).fetchone()
+        if row is None:
+            return None
+        inst = Instance.from_meta(instance_id, row[0], row[1])
+        history = self._db.execute("SELECT event FROM history WHERE instance_id = ? ORDER BY pos", (instance_id,))
+        inst.history = [pb.HistoryEvent.FromString(blob) for (blob,) in history]
+        inbox = self._db.execute("SELECT id, generation, visible_at, event FROM inbox WHERE instance_id = ? "
+                                 "ORDER BY id", (instance_id,))  # fmt: skip
+        inst.inbox = [InboxItem(r, pb.HistoryEvent.FromString(b), v, g) for r, g, v, b in inbox]
+        return inst
+
+    def ids_after(self, after: int, limit: int | None) -> list[tuple[str, int]]:
+        """Return (id, seq) of committed instances with seq > ``after`` in seq order, at most ``limit``."""
+        sql = "SELECT id, seq FROM instances WHERE seq > ? ORDER BY seq"
+        params: tuple[int, ...] = (after,)
+        if limit is not None:
+            sql, params = sql + " LIMIT ?", (after, limit)
+        return [(str(i), int(q)) for i, q in self._db.execute(sql, params)]
 
     def close(self) -> None:
         """Close the connection."""
@@ -226,6 +274,12 @@ class Committer:
             with self._cv:
                 self._durable = upto
                 self._cv.notify_all()
+
+    @property
+    def durable(self) -> int:
+        """Return the last ticket whose batch is on disk."""
+        with self._cv:
+            return self._durable
 
     def close(self) -> None:
         """Write what is queued, stop the thread and close the store."""
