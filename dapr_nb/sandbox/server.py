@@ -86,7 +86,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class _LoopThread:
+class LoopThread:
     """An asyncio event loop on a daemon thread; coroutines are submitted from other threads."""
 
     def __init__(self, executor: futures.ThreadPoolExecutor) -> None:
@@ -136,7 +136,7 @@ class SandboxServer:
         self.stopped_cleanly = True
         """False after a stop() that had to abandon a step (a handler thread may still run)."""
         self._grpc: grpc.aio.Server | None = None
-        self._loop: _LoopThread | None = None
+        self._loop: LoopThread | None = None
         self._pool: futures.ThreadPoolExecutor | None = None
         self._http: HttpApiServer | None = None
         self._lock_file: IO[str] | None = None
@@ -164,7 +164,7 @@ class SandboxServer:
 
     def _start_grpc(self) -> None:
         self._pool = futures.ThreadPoolExecutor(max_workers=GRPC_THREADS, thread_name_prefix="dapr-nb-grpc")
-        self._loop = _LoopThread(self._pool)
+        self._loop = LoopThread(self._pool)
         self._grpc, self.grpc_port = self._loop.run(self._serve_grpc(self._pool))
 
     async def _serve_grpc(self, pool: futures.ThreadPoolExecutor) -> tuple[grpc.aio.Server, int]:
@@ -243,7 +243,7 @@ class SandboxServer:
         self._http.shutdown()
         self._http.server_close()
 
-    def _stop_grpc(self, loop: _LoopThread, grace: float) -> bool:
+    def _stop_grpc(self, loop: LoopThread, grace: float) -> bool:
         clean = True
         if self._grpc is not None:
             try:
