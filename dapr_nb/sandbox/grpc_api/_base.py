@@ -66,10 +66,10 @@ def unary(fn: Callable[[S, Req, grpc.ServicerContext], Resp]) -> Callable[[S, Re
     return wrapper
 
 
-def waiting(
+def unary_async(
     fn: Callable[[S, Req, AioContext], Awaitable[Resp]],
 ) -> Callable[[S, Req, AioContext], Awaitable[Resp]]:
-    """Wrap a coroutine unary handler that may wait long: DaprApiError → daprd's status; takes a call slot."""
+    """Wrap a coroutine unary handler (it runs on the event loop) so a DaprApiError becomes daprd's status."""
 
     @functools.wraps(fn)
     async def wrapper(self: S, request: Req, context: AioContext) -> Resp:
@@ -78,6 +78,14 @@ def waiting(
         except DaprApiError as error:
             await abort_async(context, error)
 
+    return wrapper
+
+
+def waiting(
+    fn: Callable[[S, Req, AioContext], Awaitable[Resp]],
+) -> Callable[[S, Req, AioContext], Awaitable[Resp]]:
+    """Wrap a coroutine unary handler that may wait without bound, like :func:`unary_async`; it takes a call slot."""
+    wrapper = unary_async(fn)
     setattr(wrapper, LONG_LIVED, True)
     return wrapper
 

@@ -20,7 +20,7 @@ import grpc
 from google.protobuf import empty_pb2, wrappers_pb2
 
 from ...core._durabletask import SERVICE_NAME, add_servicer, servicer_base
-from ..grpc_api._base import AioContext, streaming, unary, waiting
+from ..grpc_api._base import AioContext, streaming, unary, unary_async, waiting
 from ..wakeup import Waker
 from .engine import DONE_FOR_WAITERS, PENDING
 from .hub import WorkflowHub
@@ -47,7 +47,7 @@ class TaskHubServicer(servicer_base()):  # type: ignore[misc]
         """Answer the worker's (re)connect and keep-alive probe."""
         return empty_pb2.Empty()
 
-    @waiting
+    @unary_async  # its wait is bounded (START_WAIT): it takes no slot of the stream cap
     async def StartInstance(self, request: Any, context: AioContext) -> Any:
         """Create an instance; wait briefly for a connected worker to start it (unless scheduled)."""
         instance_id = await asyncio.to_thread(self._hub.start, request)
