@@ -1,10 +1,10 @@
 """Stopping the sandbox under load is bounded, and a held data directory names the PID that holds it.
 
 Each stop trial starts ``python -m dapr_nb.sandbox`` on the same data directory, loads it with open
-streams, blocking waits and a stream of unary calls, then stops it by SIGTERM or the Shutdown RPC
-(alternately) and waits for the process to exit; the next trial starting on the same directory proves
-the lock was released. The default run makes 3 trials; ``DAPR_NB_STOP_TRIALS=50`` makes the full 50
-(and prints the slowest exit).
+streams, blocking waits, a stream of unary calls and two idle HTTP connections (one mid-request), then
+stops it by SIGTERM or the Shutdown RPC (alternately) and waits for the process to exit; the next
+trial starting on the same directory proves the lock was released. The default run makes 3 trials;
+``DAPR_NB_STOP_TRIALS=50`` makes the full 50 (and prints the slowest exit).
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,14 +35,14 @@ from dapr_nb.sandbox.server import lock_data_dir
 TRIALS = int(os.environ.get("DAPR_NB_STOP_TRIALS") or 3)
 EXIT_GUARD = 60.0
 """How long a trial waits for the process to exit: a guard against hanging the suite, not a timing claim."""
-STREAMS = 20
+STREAMS = 150
 WATCH = configuration_pb2.SubscribeConfigurationRequest(store_name="configstore")
 LOAD_CALLS = 40
 """Unary calls that must have succeeded before the stop is sent (the load is really on)."""
 
 
-def start_sandbox(data_dir: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """Start a sandbox process; return it, its gRPC endpoint and (filling in the background) its output."""
+def start_sandbox(data_dir: Path) -> tuple[subprocess.Popen[str], re.Match[str], list[str]]:
+    """Start a sandbox process; return it, its ready line's match and (filling in the background) its output."""
     args = [sys.executable, "-m", "dapr_nb.sandbox", "--grpc-port", "0", "--http-port", "0", "--data-dir",
             str(data_dir)]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -52,7 +54,7 @@ def start_sandbox(data_dir: Path) -> tuple[subprocess.Popen[str], str, list[str]
         found = READY.search(line)
         if found:
             threading.Thread(target=_drain, args=(proc.stdout, output), daemon=True).start()
-            return proc, f"{found['grpc']}:{found['gport']}", output
+            return proc, found, output
     proc.wait()
     raise AssertionError(f"the sandbox did not start: {''.join(output)}")
 
@@ -100,9 +102,20 @@ async def traffic(dapr: Any, hub: Any, tag: str, done: list[int]) -> None:
         done.append(n)
 
 
-async def stop_under_load(endpoint: str, proc: subprocess.Popen[str], tag: str, by_rpc: bool) -> float:
+def idle_http_connections(ready: re.Match[str]) -> list[socket.socket]:
+    """Open an idle keep-alive HTTP connection and one with a half-sent request (each may hold a server thread)."""
+    idle = socket.create_connection((ready["http"], int(ready["hport"])))
+    idle.sendall(b"GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert idle.recv(65536).startswith(b"HTTP/1.1 ")
+    half = socket.create_connection((ready["http"], int(ready["hport"])))
+    half.sendall(b"POST /v1.0/state/statestore HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[")
+    return [idle, half]
+
+
+async def stop_under_load(ready: re.Match[str], proc: subprocess.Popen[str], tag: str, by_rpc: bool) -> float:
     """Load the sandbox, stop it; return the seconds from the stop request to the process's exit."""
-    async with grpc.aio.insecure_channel(endpoint) as channel:
+    sockets = idle_http_connections(ready)
+    async with grpc.aio.insecure_channel(f"{ready['grpc']}:{ready['gport']}") as channel:
         dapr, hub = dapr_pb2_grpc.DaprStub(channel), stub_class()(channel)
         calls = await open_streams(dapr, hub, tag)
         done: list[int] = []
@@ -127,15 +140,18 @@ async def stop_under_load(endpoint: str, proc: subprocess.Popen[str], tag: str, 
                 call.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*workers, return_exceptions=True)
+            for sock in sockets:
+                sock.close()
     return elapsed
 
 
+@pytest.mark.timeout(max(120, 10 * TRIALS))
 def test_stop_under_load_always_exits_and_releases_the_data_dir(tmp_path: Path) -> None:
     times: list[float] = []
     for trial in range(TRIALS):
-        proc, endpoint, output = start_sandbox(tmp_path / "data")  # the previous trial's lock must be gone
+        proc, ready, output = start_sandbox(tmp_path / "data")  # the previous trial's lock must be gone
         try:
-            times.append(asyncio.run(stop_under_load(endpoint, proc, f"t{trial}", by_rpc=trial % 2 == 1)))
+            times.append(asyncio.run(stop_under_load(ready, proc, f"t{trial}", by_rpc=trial % 2 == 1)))
         except subprocess.TimeoutExpired:
             proc.kill()
             said = "".join(output[-20:])

@@ -100,9 +100,9 @@ class LoopThread:
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return future.result(timeout)
-        except TimeoutError:
+        except (TimeoutError, futures.TimeoutError):  # distinct classes before Python 3.11
             future.cancel()
-            raise
+            raise TimeoutError(f"not done within {timeout}s") from None
 
     def close(self, timeout: float) -> bool:
         """Stop and close the loop; return False when it did not stop within ``timeout`` seconds."""

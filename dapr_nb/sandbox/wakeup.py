@@ -36,6 +36,6 @@ class Waker:
             return True
         try:
             await asyncio.wait_for(self._event.wait(), max(0.0, timeout))
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # distinct classes before Python 3.11
             return False
         return True
