@@ -17,6 +17,7 @@ import ipaddress
 import logging
 import os
 import threading
+import time
 from collections.abc import Coroutine
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -226,12 +227,17 @@ class SandboxServer:
             return
         self._stopped.set()
         clean = True
+        began = time.monotonic()
         if self._http is not None:
             clean = _bounded(self._stop_http, STOP_MARGIN, "http") and clean
+        http_done = time.monotonic()
         if self._loop is not None:
             clean = self._stop_grpc(self._loop, grace) and clean
+        grpc_done = time.monotonic()
         if self.runtime is not None:
             clean = _bounded(self.runtime.close, STOP_MARGIN, "components") and clean
+        log.info("stopped in %.2fs (http %.2fs, grpc %.2fs, components %.2fs)", time.monotonic() - began,
+                 http_done - began, grpc_done - http_done, time.monotonic() - grpc_done)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         if self._lock_file is not None:
