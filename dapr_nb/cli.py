@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from .sandbox.errors import ComponentError
-from .sandbox.server import SandboxConfig, SandboxServer
+from .sandbox.server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
 
 log = logging.getLogger("dapr_nb")
 
@@ -47,6 +47,12 @@ def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="require this dapr-api-token (ps shows it to every user: prefer DAPR_API_TOKEN or --api-token-file)",
     )
     p.add_argument("--host", default="127.0.0.1", help="a non-loopback host requires an API token")
+    p.add_argument(
+        "--max-concurrent-streams",
+        type=int,
+        default=_env_int("DAPR_NB_MAX_CONCURRENT_STREAMS", MAX_CONCURRENT_STREAMS),
+        help="cap on open gRPC streams plus blocking workflow waits; over it: RESOURCE_EXHAUSTED",
+    )
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)  # stop when stdin closes
 
@@ -96,6 +102,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         app_id=args.app_id,
         api_token=token,
+        max_concurrent_streams=args.max_concurrent_streams,
     )
     server = SandboxServer(config)
     try:
@@ -118,6 +125,9 @@ def run_sandbox(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     print("sandbox stopped", flush=True)
+    if not server.stopped_cleanly:  # a handler thread is stuck: exiting normally would wait for it forever
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

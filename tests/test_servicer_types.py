@@ -21,9 +21,12 @@ IMPLEMENTED = sorted(
 
 
 def _message(hint: object, streaming: bool) -> str:
-    """Return the full proto name a parameter or return annotation names (``Iterator[X]`` when streaming)."""
+    """Return the full proto name a parameter or return annotation names (``AsyncIterator[X]`` when streaming).
+
+    Streams run on the server's event loop, so a streaming side is always an async iterator.
+    """
     if streaming:
-        assert typing.get_origin(hint) is collections.abc.Iterator, hint
+        assert typing.get_origin(hint) is collections.abc.AsyncIterator, hint
         (hint,) = typing.get_args(hint)
     assert isinstance(hint, type) and issubclass(hint, Message), hint
     return str(hint.DESCRIPTOR.full_name)

@@ -21,6 +21,7 @@ from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grp
 from dapr.ext.workflow._durabletask.internal import protos as pb
 from google.protobuf import empty_pb2, timestamp_pb2, wrappers_pb2
 
+from dapr_nb.sandbox.server import LoopThread
 from dapr_nb.sandbox.workflow.servicer import TaskHubServicer, WorkflowService
 
 STATEFUL, PING = 2, 3
@@ -73,14 +74,23 @@ def stub(served: tuple[Any, WorkflowService]) -> Any:
 def served(tmp_path: Path) -> Iterator[tuple[Any, WorkflowService]]:
     """The stub and the engine it talks to."""
     service = WorkflowService(tmp_path / "wf.db", app_id="proto")
-    server = grpc.server(futures.ThreadPoolExecutor(64))
-    stubs.add_TaskHubSidecarServiceServicer_to_server(TaskHubServicer(service.hub, ping_interval=0.2), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
+    pool = futures.ThreadPoolExecutor(64)
+    loop = LoopThread(pool)
+
+    async def serve() -> tuple[grpc.aio.Server, int]:
+        server = grpc.aio.server(migration_thread_pool=pool)
+        stubs.add_TaskHubSidecarServiceServicer_to_server(TaskHubServicer(service.hub, ping_interval=0.2), server)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        return server, port
+
+    server, port = loop.run(serve())
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     yield stubs.TaskHubSidecarServiceStub(channel), service
     channel.close()
-    server.stop(0).wait()
+    loop.run(server.stop(0))
+    assert loop.close(5)
+    pool.shutdown()
     service.close()
     started.clear()
     pending.clear()

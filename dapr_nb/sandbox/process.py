@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-from .server import SandboxConfig, SandboxServer
+from .server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
 
 log = logging.getLogger("dapr_nb.sandbox")
 
@@ -46,6 +46,7 @@ class Sandbox:
         http_port: int = 0,
         in_process: bool = False,
         start_timeout: float = 60.0,
+        max_concurrent_streams: int = MAX_CONCURRENT_STREAMS,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -59,6 +60,7 @@ class Sandbox:
             data_dir=Path(data_dir),
             app_id=app_id,
             api_token=api_token,
+            max_concurrent_streams=max_concurrent_streams,
         )
         self.in_process = in_process
         self.start_timeout = start_timeout
@@ -121,6 +123,7 @@ class Sandbox:
             "--http-port", str(cfg.http_port),
             "--data-dir", str(cfg.data_dir),
             "--app-id", cfg.app_id,
+            "--max-concurrent-streams", str(cfg.max_concurrent_streams),
         ]  # fmt: skip
         if cfg.resources_path:
             args += ["--resources-path", str(cfg.resources_path)]

@@ -1,29 +1,37 @@
 """Run the sandbox in this process: one gRPC server (Dapr API + reflection) and daprd's HTTP API.
 
 Rules: binds 127.0.0.1 unless told otherwise and refuses a non-loopback host without an API token;
-one sandbox per data directory (an advisory lock file says so); the gRPC server carries the
-keep-alive and message-size options long-lived workflow and subscription streams need.
+one sandbox per data directory (an advisory lock file holds the owner's PID, so a refusal can name
+it); the gRPC server carries the keep-alive and message-size options long-lived workflow and
+subscription streams need. The gRPC server is a ``grpc.aio`` server on its own event-loop thread:
+unary handlers run on a thread pool, streams and blocking waits on the loop (no thread each), at
+most ``max_concurrent_streams`` of them. ``stop`` is bounded: streams are cancelled after the
+grace, and every later step has its own timeout.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import ipaddress
 import logging
 import os
 import threading
+import time
+from collections.abc import Coroutine
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import grpc
+import grpc.aio
 from dapr.proto.runtime.v1 import dapr_pb2, dapr_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from .errors import ComponentError
 from .grpc_api import DaprApi
-from .grpc_api._base import TokenInterceptor
+from .grpc_api._base import CallLimit, TokenInterceptor
 from .http_api import HttpApiServer
 from .runtime import Runtime, build_runtime
 
@@ -38,7 +46,12 @@ GRPC_OPTIONS = [
     ("grpc.so_reuseport", 0),
 ]
 GRPC_THREADS = 512
-"""Long-lived streams and blocking waits each hold a thread; threads are only created when used."""
+"""Threads for unary handlers (created when used); streams and blocking waits hold none."""
+MAX_CONCURRENT_STREAMS = 10_000
+"""Default cap on concurrent streams plus blocking waits (``--max-concurrent-streams``)."""
+STOP_MARGIN = 3.0
+"""Seconds each shutdown step may take beyond the grace before it is abandoned."""
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,6 +65,7 @@ class SandboxConfig:
     data_dir: Path = field(default_factory=lambda: Path.home() / ".dapr_nb" / "sandbox")
     app_id: str = "sandbox"
     api_token: str = field(default="", repr=False)  # never shown in a repr (logs, notebooks)
+    max_concurrent_streams: int = MAX_CONCURRENT_STREAMS
 
     def check(self) -> None:
         """Refuse settings that would expose an unauthenticated sidecar."""
@@ -60,6 +74,8 @@ class SandboxConfig:
                 f"refusing to listen on {self.host} without an API token: set DAPR_API_TOKEN or pass "
                 "--api-token-file, or keep the default --host 127.0.0.1"
             )
+        if self.max_concurrent_streams < 1:
+            raise ComponentError(f"--max-concurrent-streams must be at least 1, got {self.max_concurrent_streams}")
 
 
 def _is_loopback(host: str) -> bool:
@@ -71,6 +87,45 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class LoopThread:
+    """An asyncio event loop on a daemon thread; coroutines are submitted from other threads."""
+
+    def __init__(self, executor: futures.ThreadPoolExecutor) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.loop.set_default_executor(executor)  # asyncio.to_thread shares the unary handlers' pool
+        self._thread = threading.Thread(target=self.loop.run_forever, name="dapr-nb-grpc-loop", daemon=True)
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coro`` on the loop and return its result; raise TimeoutError after ``timeout`` seconds."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except (TimeoutError, futures.TimeoutError):  # distinct classes before Python 3.11
+            future.cancel()
+            raise TimeoutError(f"not done within {timeout}s") from None
+
+    def close(self, timeout: float) -> bool:
+        """Stop and close the loop; return False when it did not stop within ``timeout`` seconds."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            return False
+        self.loop.close()
+        return True
+
+
+def _bounded(step: Any, timeout: float, what: str) -> bool:
+    """Run ``step()`` on a daemon thread; return False (and log) when it is still running after ``timeout`` s."""
+    thread = threading.Thread(target=step, name=f"dapr-nb-stop-{what}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        log.warning("stopping the sandbox: %s did not finish within %.0fs; going on without it", what, timeout)
+        return False
+    return True
+
+
 class SandboxServer:
     """The running listeners and runtime; ``start()`` returns once both listeners answer."""
 
@@ -79,7 +134,11 @@ class SandboxServer:
         self.runtime: Runtime | None = None
         self.grpc_port = 0
         self.http_port = 0
-        self._grpc: grpc.Server | None = None
+        self.stopped_cleanly = True
+        """False after a stop() that had to abandon a step (a handler thread may still run)."""
+        self._grpc: grpc.aio.Server | None = None
+        self._loop: LoopThread | None = None
+        self._pool: futures.ThreadPoolExecutor | None = None
         self._http: HttpApiServer | None = None
         self._lock_file: IO[str] | None = None
         self._stopped = threading.Event()
@@ -95,7 +154,7 @@ class SandboxServer:
         cfg = self.config
         cfg.check()
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_data_dir(cfg.data_dir)
+        self._lock_file = lock_data_dir(cfg.data_dir)
         try:
             self.runtime = build_runtime(cfg.app_id, cfg.data_dir, cfg.resources_path)
             self._start_grpc()
@@ -105,14 +164,17 @@ class SandboxServer:
             raise
 
     def _start_grpc(self) -> None:
+        self._pool = futures.ThreadPoolExecutor(max_workers=GRPC_THREADS, thread_name_prefix="dapr-nb-grpc")
+        self._loop = LoopThread(self._pool)
+        self._grpc, self.grpc_port = self._loop.run(self._serve_grpc(self._pool))
+
+    async def _serve_grpc(self, pool: futures.ThreadPoolExecutor) -> tuple[grpc.aio.Server, int]:
+        """Build, bind and start the aio server (on the loop it will run on)."""
         cfg = self.config
         assert self.runtime is not None
-        interceptors: list[grpc.ServerInterceptor] = [TokenInterceptor(cfg.api_token)] if cfg.api_token else []
-        server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=GRPC_THREADS, thread_name_prefix="dapr-nb-grpc"),
-            options=GRPC_OPTIONS,
-            interceptors=interceptors,
-        )
+        interceptors: list[grpc.aio.ServerInterceptor] = [TokenInterceptor(cfg.api_token)] if cfg.api_token else []
+        interceptors.append(CallLimit(cfg.max_concurrent_streams))
+        server = grpc.aio.server(migration_thread_pool=pool, options=GRPC_OPTIONS, interceptors=interceptors)
         dapr_pb2_grpc.add_DaprServicer_to_server(DaprApi(self.runtime), server)
         names = [dapr_pb2.DESCRIPTOR.services_by_name["Dapr"].full_name, reflection.SERVICE_NAME]
         for extra in self.runtime.services.values():
@@ -126,8 +188,8 @@ class SandboxServer:
             raise OSError(f"cannot listen for gRPC on {cfg.host}:{cfg.grpc_port}: {exc} (is the port in use?)") from exc
         if not port:
             raise OSError(f"cannot listen for gRPC on {cfg.host}:{cfg.grpc_port} (is the port in use?)")
-        server.start()
-        self._grpc, self.grpc_port = server, port
+        await server.start()
+        return server, port
 
     def _start_http(self) -> None:
         cfg = self.config
@@ -138,21 +200,6 @@ class SandboxServer:
             raise OSError(f"cannot listen for HTTP on {cfg.host}:{cfg.http_port}: {exc.strerror}") from exc
         http.start()
         self._http, self.http_port = http, http.server_address[1]
-
-    def _lock_data_dir(self, data_dir: Path) -> None:
-        handle = open(data_dir / "sandbox.lock", "a+", encoding="utf-8")  # noqa: SIM115 - held until stop()
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            handle.close()
-            raise ComponentError(
-                f"another sandbox is using the data directory {data_dir}; stop it or pass a different --data-dir"
-            ) from exc
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._lock_file = handle
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until Shutdown is requested or stop() is called; return True if it happened."""
@@ -171,19 +218,50 @@ class SandboxServer:
         return True
 
     def stop(self, grace: float = 1.0) -> None:
-        """Stop both listeners, close components and release the data directory."""
+        """Stop both listeners, close components and release the data directory, in bounded time.
+
+        Calls still running after ``grace`` seconds are cancelled; each later step is abandoned after
+        :data:`STOP_MARGIN` seconds (``stopped_cleanly`` then says so), so stop never hangs.
+        """
         if self._stopped.is_set():
             return
         self._stopped.set()
+        clean = True
+        began = time.monotonic()
         if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
-        if self._grpc is not None:
-            self._grpc.stop(grace).wait()
+            clean = _bounded(self._stop_http, STOP_MARGIN, "http") and clean
+        http_done = time.monotonic()
+        if self._loop is not None:
+            clean = self._stop_grpc(self._loop, grace) and clean
+        grpc_done = time.monotonic()
         if self.runtime is not None:
-            self.runtime.close()
+            clean = _bounded(self.runtime.close, STOP_MARGIN, "components") and clean
+        log.info("stopped in %.2fs (http %.2fs, grpc %.2fs, components %.2fs)", time.monotonic() - began,
+                 http_done - began, grpc_done - http_done, time.monotonic() - grpc_done)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         if self._lock_file is not None:
             self._lock_file.close()
+        self.stopped_cleanly = clean
+
+    def _stop_http(self) -> None:
+        assert self._http is not None
+        self._http.shutdown()
+        self._http.server_close()
+
+    def _stop_grpc(self, loop: LoopThread, grace: float) -> bool:
+        clean = True
+        if self._grpc is not None:
+            try:
+                loop.run(self._grpc.stop(grace), grace + STOP_MARGIN)
+            except TimeoutError:
+                log.warning("stopping the sandbox: the gRPC server did not stop within %.0fs", grace + STOP_MARGIN)
+                clean = False
+        try:
+            loop.run(loop.loop.shutdown_asyncgens(), STOP_MARGIN)
+        except TimeoutError:
+            clean = False
+        return loop.close(STOP_MARGIN) and clean
 
     def __enter__(self) -> SandboxServer:
         self.start()
@@ -191,6 +269,44 @@ class SandboxServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    """Take the data directory's lock and write this PID into it; name the live owner when it is taken.
+
+    The lock is an ``flock``, which the kernel drops when its owner dies, so a stale lock file of a
+    dead sandbox is simply taken over.
+    """
+    handle = open(data_dir / "sandbox.lock", "a+", encoding="utf-8")  # noqa: SIM115 - held until stop()
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.seek(0)
+        owner = handle.read().strip()
+        handle.close()
+        raise ComponentError(_lock_refusal(data_dir, owner)) from exc
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def _lock_refusal(data_dir: Path, owner: str) -> str:
+    where = f"the data directory {data_dir}"
+    if not owner.isdigit():
+        return f"another sandbox is using {where}; stop it or pass a different --data-dir"
+    pid = int(owner)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return (f"another sandbox is using {where}: its lock names PID {pid}, which is gone, so a process it "
+                "started still holds the lock (see `fuser -v` on sandbox.lock); stop that, or pass a different "
+                "--data-dir")  # fmt: skip
+    except PermissionError:
+        pass
+    return (f"another sandbox is using {where} (PID {pid}); stop it (`kill {pid}`, or `kill -9 {pid}` if it "
+            "hangs) or pass a different --data-dir")  # fmt: skip
 
 
 def _bracket(host: str) -> str:

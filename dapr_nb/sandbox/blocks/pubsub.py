@@ -14,7 +14,7 @@ streaming subscriptions: :mod:`.pubsub_stream`):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
@@ -32,8 +32,15 @@ _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 class Subscriber(Protocol):
     """What a broker subscription offers the building block (see ``pubsub_memory.BrokerSubscription``)."""
 
+    on_ready: Callable[[], None] | None
+    """Called from the broker's threads (must not block) whenever take() may have news."""
+
+    @property
+    def ended(self) -> bool:
+        """Return True once interrupted or closed."""
+
     def take(self, timeout: float | None = None) -> BrokerMessage | None:
-        """Block for the next message; None once interrupted or closed."""
+        """Block for the next message (``timeout`` 0: never block); None once interrupted or closed."""
 
     def ack(self, message: BrokerMessage) -> None:
         """Settle a taken message."""

@@ -13,14 +13,15 @@ Rules (daprd: ``pkg/api/grpc/subscribe.go``, ``pkg/runtime/pubsub/streamer``, ``
   daprd's in-memory component does (or, with ``redeliverOnClose``, hands them to the next
   subscription of the topic).
 
-No I/O of its own: the gRPC mixin drives :meth:`StreamSubscription.events` and feeds answers.
+No I/O of its own: the gRPC mixin drives :meth:`StreamSubscription.events` on the server's event loop
+and feeds answers; a subscription holds no thread.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Generator, Iterator, Mapping
+import time
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 import grpc
@@ -28,6 +29,7 @@ import grpc
 from ..components.pubsub_memory import BrokerMessage, RedeliveryPolicy
 from ..errors import DaprApiError
 from ..runtime import Runtime, SubscriptionInfo
+from ..wakeup import Waker
 from .cloudevents import TopicEvent, Undeliverable, has_expired, received_cloud_event, topic_event
 from .pubsub import Broker, Subscriber, Target, allowed, find, parse_bool, send
 
@@ -63,9 +65,10 @@ def _raw_payload(metadata: Mapping[str, str]) -> bool:
 class StreamSubscription:
     """One streaming subscription: serial delivery, answers matched by event id, dead letters.
 
-    Drive it with :meth:`events` (one thread), feed answers with :meth:`acknowledge` and end it with
-    :meth:`stop` (any thread). It closes itself — leaving unanswered messages to the broker —
-    when :meth:`events` ends, or at :meth:`stop` when no :meth:`events` step is running.
+    Lives on the gRPC server's event loop: drive it with :meth:`events` (an async generator), feed
+    answers with :meth:`acknowledge`, end it with :meth:`stop` and always :meth:`close` it, which
+    leaves unanswered messages to the broker (:meth:`events` also closes it when it ends). The
+    broker wakes it from its own threads through a :class:`~..wakeup.Waker`; it holds no thread.
     """
 
     def __init__(self, runtime: Runtime, request: StreamRequest, broker: Broker,
@@ -74,20 +77,21 @@ class StreamSubscription:
         self.request = request
         self._broker = broker
         self._subscriber = subscriber
-        self._cond = threading.Condition()
+        self._policy: RedeliveryPolicy = getattr(broker, "redelivery", RedeliveryPolicy())
+        self._waker = Waker()
         self._expected: str | None = None
         self._answers: dict[str, int] = {}
         self._stopped = False
-        self._busy = False
         self._closed = False
         self._error = ""
         info = SubscriptionInfo(request.pubsub_name, request.topic, request.dead_letter_topic,
                                 dict(request.metadata), "STREAMING")
         self._handle = runtime.add_subscription(info)
+        subscriber.on_ready = self._waker.set
 
     @classmethod
     def open(cls, runtime: Runtime, request: StreamRequest) -> StreamSubscription:
-        """Validate the initial request and subscribe at the broker (daprd's errors on failure)."""
+        """Validate the initial request and subscribe at the broker (daprd's errors on failure); on the loop."""
         name, topic = request.pubsub_name, request.topic
         if not name:
             raise stream_error("pubsubName is required")
@@ -107,118 +111,116 @@ class StreamSubscription:
     @property
     def error(self) -> str:
         """Return why the stream failed ('' when it ended normally)."""
-        with self._cond:
-            return self._error
+        return self._error
 
     def acknowledge(self, event_id: str, status: int) -> None:
         """Record the app's answer for the event in flight; answers for other ids are ignored."""
-        with self._cond:
-            if event_id != self._expected:
-                log.debug("no event %r in flight on %s; answer ignored", event_id, self.request.topic)
-                return
-            self._answers[event_id] = status
-            self._cond.notify_all()
+        if event_id != self._expected:
+            log.debug("no event %r in flight on %s; answer ignored", event_id, self.request.topic)
+            return
+        self._answers[event_id] = status
+        self._waker.set()
 
     def stop(self, error: str = "") -> None:
-        """End the stream (client gone, EOF, protocol error); safe from any thread, idempotent."""
-        with self._cond:
-            if self._stopped:
-                return
-            self._stopped, self._error = True, error
-            self._cond.notify_all()
-            idle = not self._busy
-        self._subscriber.interrupt()
-        if idle:
-            self.close()
+        """End the stream (client gone, EOF, protocol error); idempotent, on the loop."""
+        if self._stopped:
+            return
+        self._stopped, self._error = True, error
+        self._waker.set()
 
     def close(self) -> None:
         """Unsubscribe and forget the subscription (idempotent)."""
-        with self._cond:
-            if self._closed:
-                return
-            self._closed = True
+        if self._closed:
+            return
+        self._closed = self._stopped = True
         self._subscriber.close()
         self.runtime.remove_subscription(self._handle)
         log.info("Unsubscribed from pubsub '%s' topic '%s'", self.request.pubsub_name, self.request.topic)
 
-    def events(self) -> Iterator[TopicEvent]:
-        """Yield events one at a time; after each, wait for its answer before the next one."""
+    async def events(self) -> AsyncIterator[TopicEvent]:
+        """Yield events one at a time; after each, wait for its answer (redelivering on RETRY) before the next."""
         try:
-            if not self._resume():
-                return
-            while True:
-                message = self._subscriber.take()
-                if message is None:
-                    return
-                if not (yield from self._deliver(message)):
-                    return
+            while (message := await self._next_message()) is not None:
+                event = self._prepare(message)
+                retries = 0
+                while event is not None:
+                    self._expected = event.id
+                    self._answers.pop(event.id, None)
+                    if self._stopped:
+                        return
+                    yield event
+                    status = await self._answer(event.id)
+                    if status is None:
+                        return
+                    if self._settled(message, event, status, retries):
+                        break
+                    retries += 1
+                    if not await self._sleep(self._policy.backoff(retries)):
+                        return
                 self._subscriber.ack(message)
         finally:
             self.close()
 
-    def _deliver(self, message: BrokerMessage) -> Generator[TopicEvent, None, bool]:
-        """Deliver until answered; return False when the stream stopped with the message unanswered."""
+    def _prepare(self, message: BrokerMessage) -> TopicEvent | None:
+        """Return the event to deliver, or None after dead-lettering an undeliverable or expired message."""
         name, topic = self.request.pubsub_name, self.request.topic
         try:
             cloud = received_cloud_event(message, name, topic, _raw_payload(self.request.metadata))
             if has_expired(cloud):
                 log.warning("dropping expired pub/sub event %s", cloud.get("id"))
                 self._dead_letter(message)
-                return True
-            event = topic_event(cloud, name, topic)
+                return None
+            return topic_event(cloud, name, topic)
         except Undeliverable as exc:
             log.error("%s", exc)
             self._dead_letter(message)
+            return None
+
+    def _settled(self, message: BrokerMessage, event: TopicEvent, status: int, retries: int) -> bool:
+        """Apply the app's answer; return False when the event is to be redelivered."""
+        if status == SUCCESS:
             return True
-        policy: RedeliveryPolicy = getattr(self._broker, "redelivery", RedeliveryPolicy())
-        retries = 0
+        if status == DROP:
+            log.warning("DROP status returned from app while processing pub/sub event %s", event.id)
+        elif self._policy.exhausted(retries):
+            log.warning("pub/sub event %s still answered RETRY after %d redeliveries", event.id, retries)
+        else:
+            return False
+        self._dead_letter(message)
+        return True
+
+    async def _next_message(self) -> BrokerMessage | None:
         while True:
-            with self._cond:
-                self._expected = event.id
-                self._answers.pop(event.id, None)
-            if not self._suspend():
-                return False
-            yield event
-            status = self._wait_answer(event.id)
-            if status is None:
-                return False
-            if status == SUCCESS:
-                return True
-            if status == DROP:
-                log.warning("DROP status returned from app while processing pub/sub event %s", event.id)
-                self._dead_letter(message)
-                return True
-            if policy.exhausted(retries):
-                log.warning("pub/sub event %s still answered RETRY after %d redeliveries", event.id, retries)
-                self._dead_letter(message)
-                return True
-            retries += 1
-            if not self._sleep(policy.backoff(retries)):
-                return False
-
-    def _suspend(self) -> bool:
-        with self._cond:
-            self._busy = False
-            return not self._stopped
-
-    def _resume(self) -> bool:
-        with self._cond:
-            self._busy = True
-            return not self._stopped
-
-    def _wait_answer(self, event_id: str) -> int | None:
-        with self._cond:
-            self._busy = True
-            if self._stopped:  # stopped while suspended: stop() has already handed the message back
+            self._waker.clear()
+            if self._stopped:
                 return None
-            self._cond.wait_for(lambda: event_id in self._answers or self._stopped)
-            self._expected = None
-            return self._answers.pop(event_id, None)
+            message = self._subscriber.take(0)
+            if message is not None:
+                return message
+            if self._subscriber.ended:
+                return None
+            await self._waker.wait()
 
-    def _sleep(self, seconds: float) -> bool:
-        with self._cond:
-            self._cond.wait_for(lambda: self._stopped, seconds)
-            return not self._stopped
+    async def _answer(self, event_id: str) -> int | None:
+        while True:
+            self._waker.clear()
+            if event_id in self._answers:
+                self._expected = None
+                return self._answers.pop(event_id)
+            if self._stopped:
+                return None
+            await self._waker.wait()
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep ``seconds`` unless stopped first; return False when stopped."""
+        deadline = time.monotonic() + seconds
+        while not self._stopped:
+            self._waker.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return True
+            await self._waker.wait(remaining)
+        return False
 
     def _dead_letter(self, message: BrokerMessage) -> None:
         name, dead_letter = self.request.pubsub_name, self.request.dead_letter_topic

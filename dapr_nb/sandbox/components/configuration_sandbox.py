@@ -113,6 +113,8 @@ class ConfigSubscription:
         self._forget = forget
         self._queue: queue.Queue[dict[str, ConfigItem] | None] = queue.Queue()
         self._closed = threading.Event()
+        self.on_ready: Callable[[], None] | None = None
+        """Called from the changing thread (must not block) after each queued batch and at close."""
 
     @property
     def closed(self) -> bool:
@@ -124,6 +126,18 @@ class ConfigSubscription:
         wanted = {k: v for k, v in changes.items() if not self.keys or k in self.keys}
         if wanted and not self.closed:
             self._queue.put(wanted)
+            self._ready()
+
+    def poll(self) -> dict[str, ConfigItem] | None:
+        """Return the next queued batch without blocking; None when there is none (see ``closed``)."""
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _ready(self) -> None:
+        if self.on_ready is not None:
+            self.on_ready()
 
     def updates(self, poll: float = 1.0) -> Iterator[dict[str, ConfigItem]]:
         """Yield batches of changed items; return once closed (checked at least every ``poll`` s)."""
@@ -145,6 +159,7 @@ class ConfigSubscription:
         self._closed.set()
         self._forget(self.id)
         self._queue.put(None)
+        self._ready()
 
 
 class SandboxConfigurationStore(Component):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ..durations import metadata_seconds
@@ -103,6 +103,19 @@ class BrokerSubscription:
         self._taken: list[BrokerMessage] = []
         self._interrupted = False
         self._closed = False
+        self.on_ready: Callable[[], None] | None = None
+        """Called (under the broker's lock; must not block) whenever take() may have news: a message or the end."""
+
+    @property
+    def ended(self) -> bool:
+        """Return True once interrupted or closed (take() then always returns None)."""
+        return self._interrupted or self._closed
+
+    def _notify(self) -> None:
+        # caller holds the broker lock
+        self._cond.notify_all()
+        if self.on_ready is not None:
+            self.on_ready()
 
     def take(self, timeout: float | None = None) -> BrokerMessage | None:
         """Return the next message (now unacknowledged), or None when interrupted, closed or timed out."""
@@ -126,7 +139,7 @@ class BrokerSubscription:
         """Wake a blocked take() and make every later take() return None."""
         with self._cond:
             self._interrupted = True
-            self._cond.notify_all()
+            self._notify()
 
     def close(self) -> None:
         """Unsubscribe; unacknowledged and undelivered messages are dropped (or handed on, see the module)."""
@@ -135,17 +148,17 @@ class BrokerSubscription:
     def _offer(self, message: BrokerMessage) -> None:
         # caller holds the broker lock
         self._queue.append(message)
-        self._cond.notify()
+        self._notify()
 
     def _adopt(self, messages: list[BrokerMessage]) -> None:
         # caller holds the broker lock; keep publication order
         self._queue = deque(sorted([*self._queue, *messages], key=lambda m: m.seq))
-        self._cond.notify()
+        self._notify()
 
     def _drain(self) -> list[BrokerMessage]:
         # caller holds the broker lock
         self._closed = True
-        self._cond.notify_all()
+        self._notify()
         pending = [*self._taken, *self._queue]
         self._taken.clear()
         self._queue.clear()

@@ -1,13 +1,14 @@
 """gRPC methods of the configuration building block (thin: protobuf <-> blocks.configuration).
 
-Rule: a SubscribeConfiguration stream holds a server thread only while the subscription lives;
-it ends with OK on UnsubscribeConfiguration, and promptly when the client cancels (a gRPC
-termination callback closes the subscription, which wakes the waiting thread).
+Rule: a SubscribeConfiguration stream is an async generator on the server's event loop (no thread),
+woken by the store's changes through a :class:`~..wakeup.Waker`; it ends with OK on
+UnsubscribeConfiguration, and at once when the client cancels (the cancelled handler closes the
+subscription).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 
 import grpc
 from dapr.proto.common.v1 import common_pb2
@@ -15,7 +16,8 @@ from dapr.proto.runtime.v1 import configuration_pb2 as api
 
 from ..blocks import configuration
 from ..components.configuration_sandbox import ConfigItem
-from ._base import RpcBase, streaming, unary
+from ..wakeup import Waker
+from ._base import AioContext, RpcBase, streaming, unary
 
 
 def _items(items: Mapping[str, ConfigItem]) -> dict[str, common_pb2.ConfigurationItem]:
@@ -37,17 +39,24 @@ class ConfigurationRpcs(RpcBase):
         return api.GetConfigurationResponse(items=_items(items))
 
     @streaming
-    def SubscribeConfiguration(  # noqa: N802
-        self, request: api.SubscribeConfigurationRequest, context: grpc.ServicerContext
-    ) -> Iterator[api.SubscribeConfigurationResponse]:
+    async def SubscribeConfiguration(  # noqa: N802
+        self, request: api.SubscribeConfigurationRequest, context: AioContext
+    ) -> AsyncIterator[api.SubscribeConfigurationResponse]:
         """Send the subscription id, then each change (changed keys only) until unsubscribed or cancelled."""
         sub = configuration.subscribe(self.runtime, request.store_name, list(request.keys))
-        if not context.add_callback(sub.close):
-            sub.close()
+        waker = Waker()
+        sub.on_ready = waker.set
         try:
             yield api.SubscribeConfigurationResponse(id=sub.id)
-            for changes in sub.updates():
-                yield api.SubscribeConfigurationResponse(id=sub.id, items=_items(changes))
+            while True:
+                waker.clear()
+                changes = sub.poll()
+                if changes:
+                    yield api.SubscribeConfigurationResponse(id=sub.id, items=_items(changes))
+                elif sub.closed:
+                    return
+                else:
+                    await waker.wait()
         finally:
             sub.close()
 

@@ -2,16 +2,16 @@
 
 ``SubscribeTopicEventsAlpha1`` follows daprd's protocol: the first request must be an initial
 request; the subscription exists before ``initial_response`` is sent; answers arrive on the same
-stream and are read by a separate thread (a sync bidi handler only gets a request iterator), while
-this handler's thread sends, one event at a time. Client cancellation, EOF or a protocol error stop
-the subscription through :meth:`StreamSubscription.stop`, so no thread stays blocked.
+stream and are read by a separate task, while this handler sends, one event at a time; both run on
+the server's event loop and hold no thread. Client cancellation, EOF or a protocol error stop the
+subscription through :meth:`StreamSubscription.stop`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 import grpc
 from dapr.proto.runtime.v1 import appcallback_pb2, pubsub_pb2
@@ -20,7 +20,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from ..blocks.cloudevents import TopicEvent, Trace
 from ..blocks.pubsub import BulkEntry, bulk_publish, publish
 from ..blocks.pubsub_stream import StreamRequest, StreamSubscription, stream_error
-from ._base import RpcBase, streaming, unary
+from ._base import AioContext, RpcBase, aclose, streaming, unary
 
 log = logging.getLogger("dapr_nb.sandbox")
 
@@ -50,28 +50,28 @@ def event_message(event: TopicEvent) -> pubsub_pb2.SubscribeTopicEventsResponseA
     return pubsub_pb2.SubscribeTopicEventsResponseAlpha1(event_message=request)
 
 
-def _read_answers(
-    requests: Iterator[pubsub_pb2.SubscribeTopicEventsRequestAlpha1], session: StreamSubscription
+async def _read_answers(
+    requests: AsyncIterator[pubsub_pb2.SubscribeTopicEventsRequestAlpha1], session: StreamSubscription
 ) -> None:
     """Feed ``event_processed`` answers to the session until the client half-closes or goes away."""
     try:
-        for request in requests:
+        async for request in requests:
             if request.WhichOneof("subscribe_topic_events_request_type") != "event_processed":
                 session.stop("duplicate initial request received")
                 return
             session.acknowledge(request.event_processed.id, int(request.event_processed.status.status))
-    except grpc.RpcError:
-        pass  # cancelled: the context callback stops the session too
+    except (grpc.RpcError, asyncio.CancelledError):
+        pass  # cancelled: the handler's own cancellation closes the session
     except Exception:  # noqa: BLE001 - never let the reader die silently
         log.exception("reading subscription answers failed")
     session.stop()
 
 
-def _first_request(
-    requests: Iterator[pubsub_pb2.SubscribeTopicEventsRequestAlpha1],
+async def _first_request(
+    requests: AsyncIterator[pubsub_pb2.SubscribeTopicEventsRequestAlpha1],
 ) -> pubsub_pb2.SubscribeTopicEventsRequestAlpha1 | None:
     try:
-        return next(requests, None)
+        return await anext(aiter(requests), None)
     except grpc.RpcError:
         return None
 
@@ -105,11 +105,11 @@ class PubSubRpcs(RpcBase):
     BulkPublishEventAlpha1 = BulkPublishEvent
 
     @streaming
-    def SubscribeTopicEventsAlpha1(  # noqa: N802
-        self, request_iterator: Iterator[pubsub_pb2.SubscribeTopicEventsRequestAlpha1], context: grpc.ServicerContext
-    ) -> Iterator[pubsub_pb2.SubscribeTopicEventsResponseAlpha1]:
+    async def SubscribeTopicEventsAlpha1(  # noqa: N802
+        self, request_iterator: AsyncIterator[pubsub_pb2.SubscribeTopicEventsRequestAlpha1], context: AioContext
+    ) -> AsyncIterator[pubsub_pb2.SubscribeTopicEventsResponseAlpha1]:
         """Stream a topic's events to the client and take its answers on the same stream."""
-        first = _first_request(request_iterator)
+        first = await _first_request(request_iterator)
         if first is None:
             return
         if first.WhichOneof("subscribe_topic_events_request_type") != "initial_request":
@@ -118,15 +118,17 @@ class PubSubRpcs(RpcBase):
         request = StreamRequest(initial.pubsub_name, initial.topic, dict(initial.metadata),
                                 initial.dead_letter_topic)
         session = StreamSubscription.open(self.runtime, request)
-        if not context.add_callback(session.stop):
-            session.stop()
-        threading.Thread(
-            target=_read_answers, args=(request_iterator, session), name="dapr-nb-pubsub-answers", daemon=True
-        ).start()
-        yield pubsub_pb2.SubscribeTopicEventsResponseAlpha1(
-            initial_response=pubsub_pb2.SubscribeTopicEventsResponseInitialAlpha1()
-        )
-        for event in session.events():
-            yield event_message(event)
+        reader = asyncio.ensure_future(_read_answers(request_iterator, session))
+        events = session.events()
+        try:
+            yield pubsub_pb2.SubscribeTopicEventsResponseAlpha1(
+                initial_response=pubsub_pb2.SubscribeTopicEventsResponseInitialAlpha1()
+            )
+            async for event in events:
+                yield event_message(event)
+        finally:
+            reader.cancel()
+            await aclose(events)
+            session.close()
         if session.error:
             raise stream_error(session.error)

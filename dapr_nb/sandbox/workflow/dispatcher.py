@@ -1,8 +1,8 @@
 """Work-item queues, worker streams and timers.
 
-Rules: every method runs under the hub's lock (shared with this dispatcher's conditions), except
-``next_item``, which takes it itself and is the only call that blocks. Streams pull work: the
-first idle stream takes the next ready instance turn (orchestrations first) or the next activity.
+Rules: every method runs under the hub's lock (shared with the timer thread's condition) and none
+blocks. Streams pull work: each stream's ``waker`` is called when work may be ready, and the first
+stream to ``take`` gets the next ready instance turn (orchestrations first) or the next activity.
 Nothing here knows workflow semantics; the ``WorkSource`` (the live state) builds items and takes them back.
 """
 
@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -37,6 +38,8 @@ class Stream:
     turns: set[str] = field(default_factory=set)
     activities: set[TaskKey] = field(default_factory=set)
     warm: dict[str, int] = field(default_factory=dict)
+    waker: Callable[[], None] | None = None
+    """Called (never blocking) when work may be ready for this stream, or it closed."""
 
 
 class WorkSource(Protocol):
@@ -62,7 +65,6 @@ class Dispatcher:
 
     def __init__(self, lock: threading.RLock) -> None:
         self._lock = lock
-        self._work = threading.Condition(lock)
         self._timer_cv = threading.Condition(lock)
         self._ready: deque[str] = deque()
         self._ready_set: set[str] = set()
@@ -78,9 +80,9 @@ class Dispatcher:
         self._source = source
         self._timer_thread.start()
 
-    def open_stream(self, stateful: bool, pings: bool) -> Stream:
-        """Register a new worker stream."""
-        stream = Stream(next(self._ids), stateful, pings)
+    def open_stream(self, stateful: bool, pings: bool, waker: Callable[[], None] | None = None) -> Stream:
+        """Register a new worker stream; ``waker`` is called whenever it may have work."""
+        stream = Stream(next(self._ids), stateful, pings, waker=waker)
         self.streams[stream.id] = stream
         log.info("workflow worker connected (stream %d, stateful=%s, pings=%s)", stream.id, stateful, pings)
         return stream
@@ -94,7 +96,9 @@ class Dispatcher:
         stream.closed = True
         self._source.abandon(stream)
         stream.warm.clear()
-        self._work.notify_all()
+        self._notify()
+        if stream.waker is not None:
+            stream.waker()
         log.info("workflow worker disconnected (stream %d)", stream.id)
 
     def forget_warm(self, instance_id: str) -> None:
@@ -107,7 +111,7 @@ class Dispatcher:
         if instance_id not in self._ready_set:
             self._ready_set.add(instance_id)
             self._ready.append(instance_id)
-            self._work.notify_all()
+            self._notify()
 
     def queue_activity(self, key: TaskKey, front: bool = False) -> None:
         """Queue an activity for dispatch."""
@@ -115,7 +119,7 @@ class Dispatcher:
             self._activities.appendleft(key)
         else:
             self._activities.append(key)
-        self._work.notify_all()
+        self._notify()
 
     def arm(self, at: float, instance_id: str) -> None:
         """Re-check the instance at ``at`` (epoch seconds)."""
@@ -123,19 +127,11 @@ class Dispatcher:
         if self._timers[0] == (at, instance_id):
             self._timer_cv.notify()
 
-    def next_item(self, stream: Stream, timeout: float) -> Any | None:
-        """Block up to ``timeout`` for the stream's next WorkItem; None on timeout or when the stream closed."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while not stream.closed and not self.closed:
-                item = self._take(stream)
-                if item is not None:
-                    return item
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._work.wait(remaining)
+    def take(self, stream: Stream) -> Any | None:
+        """Return the stream's next WorkItem, or None when there is none (or it closed); never blocks."""
+        if stream.closed or self.closed:
             return None
+        return self._take(stream)
 
     def _take(self, stream: Stream) -> Any | None:
         while self._ready:
@@ -150,14 +146,15 @@ class Dispatcher:
                 return item
         return None
 
-    def wake(self, stream: Stream | None = None) -> None:
-        """Wake blocked streams (cancellation, shutdown)."""
-        self._work.notify_all()
+    def _notify(self) -> None:
+        for stream in self.streams.values():
+            if stream.waker is not None:
+                stream.waker()
 
     def close(self) -> None:
         """Stop the timer thread and release every stream."""
         self.closed = True
-        self._work.notify_all()
+        self._notify()
         self._timer_cv.notify_all()
 
     def _timer_loop(self) -> None:

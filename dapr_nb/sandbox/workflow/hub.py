@@ -6,8 +6,9 @@ committer while the lock is held (so disk order is mutation order) and each call
 ticket after releasing the lock, so nothing is acknowledged before it is durable: a write SQLite
 refuses raises ``NotDurable`` (INTERNAL) in the call that made it and in every later one. A worker
 may see work whose commit is still queued: if the sandbox dies first, that work is simply
-dispatched again. Client commands never block on a worker except in ``wait``, whose every sleep is
-bounded by the caller's deadline and woken by instance changes or cancellation.
+dispatched again. Client commands never block on a worker except in ``wait``, a coroutine on the gRPC
+server's event loop (no thread), bounded by the caller's deadline and woken by instance changes
+through a :class:`~..wakeup.Waker`; worker streams likewise ``poll_item`` when their waker fires.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..wakeup import Waker
 from . import engine
 from .dispatcher import Dispatcher, Stream
 from .engine import RUNNING, SUSPENDED, EngineError, Instance
@@ -36,7 +38,7 @@ class WorkflowHub:
 
     def __init__(self, path: Path, app_id: str = "") -> None:
         self._lock = threading.RLock()
-        self._watch: dict[str, tuple[threading.Condition, int]] = {}
+        self._watch: dict[str, set[Waker]] = {}
         self.closed = False
         store = WorkflowStore(path)
         loaded = store.load()
@@ -67,19 +69,20 @@ class WorkflowHub:
 
     # -- worker side -------------------------------------------------------------------------------
 
-    def open_stream(self, stateful: bool, pings: bool) -> Stream:
-        """Register a GetWorkItems stream."""
+    def open_stream(self, stateful: bool, pings: bool, waker: Callable[[], None] | None = None) -> Stream:
+        """Register a GetWorkItems stream; ``waker`` is called (never blocking) whenever it may have work."""
         with self._lock:
-            return self._dispatcher.open_stream(stateful, pings)
+            return self._dispatcher.open_stream(stateful, pings, waker)
 
     def close_stream(self, stream: Stream) -> None:
         """Forget a stream and hand its unanswered work out again (idempotent)."""
         with self._lock:
             self._dispatcher.close_stream(stream)
 
-    def next_item(self, stream: Stream, timeout: float) -> Any | None:
-        """Block up to ``timeout`` for the stream's next WorkItem; None on timeout or once it closed."""
-        return self._dispatcher.next_item(stream, timeout)
+    def poll_item(self, stream: Stream) -> Any | None:
+        """Return the stream's next WorkItem without blocking; None when there is none or it closed."""
+        with self._lock:
+            return self._dispatcher.take(stream)
 
     @property
     def instances_in_memory(self) -> int:
@@ -148,35 +151,37 @@ class WorkflowHub:
                 return pb.GetInstanceResponse(exists=False)
             return pb.GetInstanceResponse(exists=True, workflowState=engine.workflow_state(inst, with_payloads))
 
-    def wait(self, instance_id: str, done: Callable[[Instance], bool], with_payloads: bool, context: Any) -> Any:
-        """Block until ``done(instance)``, the instance vanishes, the deadline passes or the call is cancelled.
+    async def wait(
+        self, instance_id: str, done: Callable[[Instance], bool], with_payloads: bool, timeout: float | None
+    ) -> Any:
+        """Wait until ``done(instance)`` or the instance vanishes; return its GetInstanceResponse.
 
-        Returns the GetInstanceResponse, or None when the caller's deadline passed or it went away.
+        Returns None when ``timeout`` seconds passed first or the hub closed; a cancelled caller
+        simply stops waiting. Runs on the event loop and holds no thread.
         """
+        waker = Waker()
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            cond, count = self._watch.get(instance_id, (threading.Condition(self._lock), 0))
-            self._watch[instance_id] = (cond, count + 1)
-            try:
-                while not self.closed:
+            self._watch.setdefault(instance_id, set()).add(waker)
+        try:
+            while True:
+                waker.clear()
+                with self._lock:
+                    if self.closed:
+                        return None
                     inst = self._live.instances.get(instance_id)
                     if inst is None or done(inst):
                         return self.get(instance_id, with_payloads)
-                    remaining = context.time_remaining()
-                    if not context.is_active() or (remaining is not None and remaining <= 0):
-                        return None
-                    cond.wait(WAIT_SLICE if remaining is None else min(remaining, WAIT_SLICE))
-                return None
-            finally:
-                cond, count = self._watch[instance_id]
-                if count <= 1:
-                    del self._watch[instance_id]
-                else:
-                    self._watch[instance_id] = (cond, count - 1)
-
-    def wake(self, instance_id: str) -> None:
-        """Wake waiters of an instance (their call ended)."""
-        with self._lock:
-            self._changed(instance_id)
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                await waker.wait(WAIT_SLICE if remaining is None else min(remaining, WAIT_SLICE))
+        finally:
+            with self._lock:
+                waiters = self._watch.get(instance_id, set())
+                waiters.discard(waker)
+                if not waiters:
+                    self._watch.pop(instance_id, None)
 
     def raise_event(self, instance_id: str, name: str, data: str | None) -> None:
         """Queue eventRaised; events for unknown or finished instances are discarded."""
@@ -272,9 +277,8 @@ class WorkflowHub:
     # -- waiters and shutdown ----------------------------------------------------------------------
 
     def _changed(self, instance_id: str) -> None:
-        watch = self._watch.get(instance_id)
-        if watch is not None:
-            watch[0].notify_all()
+        for waker in self._watch.get(instance_id, ()):
+            waker.set()
 
     def close(self) -> None:
         """Release every stream and waiter and close the database."""
@@ -285,8 +289,9 @@ class WorkflowHub:
             for stream in list(self._dispatcher.streams.values()):
                 self._dispatcher.close_stream(stream)
             self._dispatcher.close()
-            for cond, _ in self._watch.values():
-                cond.notify_all()
+            for waiters in self._watch.values():
+                for waker in waiters:
+                    waker.set()
         self._committer.close()
         with self._lock:
             self._reader.close()

@@ -1,16 +1,18 @@
 """The thin gRPC face of the engine: ``TaskHubSidecarService`` over ``WorkflowHub``, plus ``WorkflowService``.
 
 Rules: translate messages and errors only; every semantic decision lives in the hub and engine.
-Each GetWorkItems stream and each blocked wait holds a server thread, so both wake on
-cancellation (``context.add_callback``) and never sleep longer than a few seconds at a time.
+GetWorkItems streams and the blocking waits (WaitForInstance*, StartInstance's bounded start wait)
+are coroutines on the gRPC server's event loop and hold no thread; a cancelled call just stops
+awaiting. Everything that writes runs on the server's thread pool (``asyncio.to_thread``).
 RPCs not overridden here answer UNIMPLEMENTED (the generated base class does that).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ import grpc
 from google.protobuf import empty_pb2, wrappers_pb2
 
 from ...core._durabletask import SERVICE_NAME, add_servicer, servicer_base
-from ..grpc_api._base import unary
+from ..grpc_api._base import AioContext, streaming, unary, unary_async, waiting
+from ..wakeup import Waker
 from .engine import DONE_FOR_WAITERS, PENDING
 from .hub import WorkflowHub
 from .messages import opt_str, pb
@@ -44,36 +47,36 @@ class TaskHubServicer(servicer_base()):  # type: ignore[misc]
         """Answer the worker's (re)connect and keep-alive probe."""
         return empty_pb2.Empty()
 
-    @unary
-    def StartInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
+    @unary_async  # its wait is bounded (START_WAIT): it takes no slot of the stream cap
+    async def StartInstance(self, request: Any, context: AioContext) -> Any:
         """Create an instance; wait briefly for a connected worker to start it (unless scheduled)."""
-        instance_id = self._hub.start(request)
+        instance_id = await asyncio.to_thread(self._hub.start, request)
         if self._hub.connected_workers and not request.HasField("scheduledStartTimestamp"):
-            limited = _Limited(context, START_WAIT)
-            self._hub.wait(instance_id, lambda inst: inst.status != PENDING, False, limited)
+            theirs = context.time_remaining()
+            limit = START_WAIT if theirs is None else min(START_WAIT, theirs)
+            await self._hub.wait(instance_id, lambda inst: inst.status != PENDING, False, limit)
         return pb.CreateInstanceResponse(instanceId=instance_id)
 
     def GetInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         """Return the instance's state (``exists`` false when unknown)."""
         return self._hub.get(request.instanceId, request.getInputsAndOutputs)
 
-    def WaitForInstanceStart(self, request: Any, context: grpc.ServicerContext) -> Any:
-        """Block until the instance leaves PENDING or the client's deadline passes."""
-        return self._wait(request, context, lambda inst: inst.status != PENDING)
+    @waiting
+    async def WaitForInstanceStart(self, request: Any, context: AioContext) -> Any:
+        """Wait until the instance leaves PENDING or the client's deadline passes."""
+        return await self._wait(request, context, lambda inst: inst.status != PENDING)
 
-    def WaitForInstanceCompletion(self, request: Any, context: grpc.ServicerContext) -> Any:
-        """Block until the instance finishes or the client's deadline passes."""
-        return self._wait(request, context, lambda inst: inst.status in DONE_FOR_WAITERS)
+    @waiting
+    async def WaitForInstanceCompletion(self, request: Any, context: AioContext) -> Any:
+        """Wait until the instance finishes or the client's deadline passes."""
+        return await self._wait(request, context, lambda inst: inst.status in DONE_FOR_WAITERS)
 
-    def _wait(self, request: Any, context: grpc.ServicerContext, done: Any) -> Any:
-        context.add_callback(lambda: self._hub.wake(request.instanceId))
-        response = self._hub.wait(request.instanceId, done, request.getInputsAndOutputs, context)
+    async def _wait(self, request: Any, context: AioContext, done: Callable[[Any], bool]) -> Any:
+        response = await self._hub.wait(request.instanceId, done, request.getInputsAndOutputs, context.time_remaining())
         if response is None:
             if self._hub.closed:
-                context.abort(grpc.StatusCode.UNAVAILABLE, "the sandbox is shutting down")
-            if context.is_active():
-                context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded waiting for the workflow")
-            context.abort(grpc.StatusCode.CANCELLED, "wait cancelled")
+                await context.abort(grpc.StatusCode.UNAVAILABLE, "the sandbox is shutting down")
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded waiting for the workflow")
         return response
 
     @unary
@@ -126,19 +129,29 @@ class TaskHubServicer(servicer_base()):  # type: ignore[misc]
         """Start a new instance from a finished one's history up to an event."""
         return pb.RerunWorkflowFromEventResponse(newInstanceID=self._hub.rerun(request))
 
-    def GetWorkItems(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+    @streaming
+    async def GetWorkItems(self, request: Any, context: AioContext) -> AsyncIterator[Any]:
         """Stream work items to a worker until it disconnects; its unanswered items are handed out again."""
         capabilities = set(request.capabilities)
         hub = self._hub
-        stream = hub.open_stream(STATEFUL_HISTORY in capabilities, HEALTH_PING in capabilities)
-        context.add_callback(lambda: hub.close_stream(stream))
+        waker = Waker()
+        stream = hub.open_stream(STATEFUL_HISTORY in capabilities, HEALTH_PING in capabilities, waker.set)
         try:
-            while context.is_active() and not stream.closed and not hub.closed:
-                item = hub.next_item(stream, self._ping_interval)
-                if item is not None:
-                    yield item
-                elif stream.pings and not stream.closed and context.is_active():
-                    yield pb.WorkItem(healthPing=pb.HealthPing())
+            last_sent = time.monotonic()
+            while not stream.closed and not hub.closed:
+                waker.clear()
+                item = hub.poll_item(stream)
+                if item is None:
+                    idle = time.monotonic() - last_sent
+                    if idle < self._ping_interval:
+                        await waker.wait(self._ping_interval - idle)
+                        continue
+                    if not stream.pings:
+                        last_sent = time.monotonic()
+                        continue
+                    item = pb.WorkItem(healthPing=pb.HealthPing())
+                yield item
+                last_sent = time.monotonic()
         finally:
             hub.close_stream(stream)
 
@@ -157,24 +170,6 @@ class TaskHubServicer(servicer_base()):  # type: ignore[misc]
         """Record an activity result."""
         self._hub.complete_activity(request)
         return pb.CompleteTaskResponse()
-
-
-class _Limited:
-    """A servicer context whose deadline is capped (StartInstance's bounded start wait)."""
-
-    def __init__(self, context: grpc.ServicerContext, limit: float) -> None:
-        self._context = context
-        self._until = time.monotonic() + limit
-
-    def time_remaining(self) -> float:
-        """Return the smaller of the client's remaining time and the cap."""
-        own = self._until - time.monotonic()
-        theirs = self._context.time_remaining()
-        return own if theirs is None else min(own, theirs)
-
-    def is_active(self) -> bool:
-        """Return whether the underlying call is still active."""
-        return bool(self._context.is_active())
 
 
 class WorkflowService:
