@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from .sandbox.errors import ComponentError
+from .sandbox.http_api import limits as http_limits
 from .sandbox.server import SandboxConfig, SandboxServer
 
 
@@ -35,6 +36,7 @@ def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--host", default="127.0.0.1", help="a non-loopback host requires --api-token")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)  # stop when stdin closes
+    http_limits.add_arguments(p)
 
 
 def _stop_when_stdin_closes(server: SandboxServer) -> None:
@@ -54,6 +56,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         app_id=args.app_id,
         api_token=args.api_token,
+        http_limits=http_limits.from_arguments(args),
     )
     server = SandboxServer(config)
     try:

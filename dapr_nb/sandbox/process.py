@@ -20,7 +20,8 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-from .server import SandboxConfig, SandboxServer
+from .http_api.limits import HttpLimits
+from .server import SandboxConfig, SandboxServer, _bracket
 
 log = logging.getLogger("dapr_nb.sandbox")
 
@@ -46,6 +47,7 @@ class Sandbox:
         http_port: int = 0,
         in_process: bool = False,
         start_timeout: float = 60.0,
+        http_limits: HttpLimits | None = None,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -59,6 +61,7 @@ class Sandbox:
             data_dir=Path(data_dir),
             app_id=app_id,
             api_token=api_token,
+            http_limits=http_limits or HttpLimits(),
         )
         self.in_process = in_process
         self.start_timeout = start_timeout
@@ -77,12 +80,12 @@ class Sandbox:
     @property
     def grpc_endpoint(self) -> str:
         """Return ``host:port`` of the gRPC API."""
-        return f"{self.host}:{self.grpc_port}"
+        return f"{_bracket(self.host)}:{self.grpc_port}"
 
     @property
     def http_endpoint(self) -> str:
         """Return ``http://host:port`` of the HTTP API."""
-        return f"http://{self.host}:{self.http_port}"
+        return f"http://{_bracket(self.host)}:{self.http_port}"
 
     @property
     def pid(self) -> int:
@@ -121,6 +124,7 @@ class Sandbox:
             "--http-port", str(cfg.http_port),
             "--data-dir", str(cfg.data_dir),
             "--app-id", cfg.app_id,
+            *cfg.http_limits.arguments(),
         ]  # fmt: skip
         if cfg.resources_path:
             args += ["--resources-path", str(cfg.resources_path)]
