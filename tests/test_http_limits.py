@@ -168,6 +168,10 @@ def test_expect_100_continue(sandbox: Sandbox, conns: Any, unique: Any) -> None:
     assert conn.file.readline() == b"HTTP/1.1 100 Continue\r\n" and conn.file.readline() == b"\r\n"
     conn.send(body)
     assert conn.response()[0] == 204
+    conn.send(request("POST", "/v1.0/state/statestore", None, {"Expect": "100-continue",
+                                                                "Content-Length": str(STREAM_MB * MIB)}))
+    status, headers, _ = conn.response()  # refused without inviting the body
+    assert (status, headers["connection"]) == (400, "close")
 
 
 # ------------------------------------------------------------------ Go's own answers to bad framing

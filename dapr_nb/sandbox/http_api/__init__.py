@@ -1,11 +1,15 @@
-"""daprd's HTTP API on a stdlib threading server.
+"""daprd's HTTP API on a stdlib threading server, framed by :mod:`.wire` within :mod:`.limits`.
 
-Rules: every route lives in a per-block module's ``ROUTES``; the API token is checked here, once,
-for every route except the health probes; handlers raise DaprApiError and never write to the socket.
+Rules: every route lives in a per-block module's ``ROUTES``; anything unmatched goes to daprd's
+fallback (service invocation). The API token is checked here, once, from the headers alone, for
+every route except the health probes, and the route is found before the body is read, as daprd's
+middlewares do; handlers raise DaprApiError and never write to the socket. One thread serves one
+connection, and at most ``limits.max_connections`` are open.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import socket
@@ -155,8 +159,9 @@ class _Connection(socketserver.BaseRequestHandler):
         try:
             while self._serve_one(wire, first):
                 first = False
-        except WireError as error:
-            wire.send(error.answer())
+        except WireError as error:  # Go's server answers these itself and hangs up
+            with contextlib.suppress(OSError):
+                wire.send(error.answer())
             wire.finish()
         except OSError:  # the client went away mid-answer
             pass
@@ -171,6 +176,7 @@ class _Connection(socketserver.BaseRequestHandler):
             extra = [("Connection", "keep-alive")] if head.version == "HTTP/1.0" else []
         else:
             extra = [("Connection", "close")]
+        log.debug("%s %s -> %d", head.method, head.target, response.status)
         body = b"" if head.method == "HEAD" else response.body
         wire.send(_head_bytes(response, extra) + body)
         if not keep:

@@ -90,14 +90,14 @@ class Wire:
 
     def read_body(self) -> bytes:
         """Read the whole body of the current request; raise BodyError past the limit or on bad framing."""
+        limit = self.limits.max_body_size
+        if self.unread is not None and 0 < limit < self.unread:  # refused before a 100 Continue invites it
+            raise BodyError("stream too large")
         if self.continue_pending:
             self.continue_pending = False
             self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
-        limit = self.limits.max_body_size
         if self.unread is None:
             return self._read_chunked(limit if limit > 0 else None)
-        if 0 < limit < self.unread:
-            raise BodyError("stream too large")
         body = self._read_exact(self.unread)
         self.unread = 0
         return body
