@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from .sandbox.errors import ComponentError
+from .sandbox.http_api import limits as http_limits
 from .sandbox.server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
 
 log = logging.getLogger("dapr_nb")
@@ -55,6 +56,7 @@ def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)  # stop when stdin closes
+    http_limits.add_arguments(p)
 
 
 def api_token(args: argparse.Namespace) -> str:
@@ -103,6 +105,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         app_id=args.app_id,
         api_token=token,
         max_concurrent_streams=args.max_concurrent_streams,
+        http_limits=http_limits.from_arguments(args),
     )
     server = SandboxServer(config)
     try:

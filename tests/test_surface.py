@@ -46,9 +46,9 @@ def test_rpcs_the_sandbox_lacks_answer_unimplemented(sandbox: Sandbox) -> None:
 
 
 def test_unknown_http_route_is_a_json_404(sandbox: Sandbox) -> None:
-    status, body = http(sandbox, "GET", "/v1.0/nope")
+    status, body = http(sandbox, "GET", "/v1.0/nope")  # daprd's fallback: invoke the dapr-app-id header's app
     assert status == 404
-    assert json.loads(body)["errorCode"] == "ERR_NOT_FOUND"
+    assert json.loads(body)["errorCode"] == "ERR_DIRECT_INVOKE"
 
 
 def test_health_routes(sandbox: Sandbox) -> None:

@@ -20,7 +20,8 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-from .server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
+from .http_api.limits import HttpLimits
+from .server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer, _bracket
 
 log = logging.getLogger("dapr_nb.sandbox")
 
@@ -47,6 +48,7 @@ class Sandbox:
         in_process: bool = False,
         start_timeout: float = 60.0,
         max_concurrent_streams: int = MAX_CONCURRENT_STREAMS,
+        http_limits: HttpLimits | None = None,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -61,6 +63,7 @@ class Sandbox:
             app_id=app_id,
             api_token=api_token,
             max_concurrent_streams=max_concurrent_streams,
+            http_limits=http_limits or HttpLimits(),
         )
         self.in_process = in_process
         self.start_timeout = start_timeout
@@ -79,12 +82,12 @@ class Sandbox:
     @property
     def grpc_endpoint(self) -> str:
         """Return ``host:port`` of the gRPC API."""
-        return f"{self.host}:{self.grpc_port}"
+        return f"{_bracket(self.host)}:{self.grpc_port}"
 
     @property
     def http_endpoint(self) -> str:
         """Return ``http://host:port`` of the HTTP API."""
-        return f"http://{self.host}:{self.http_port}"
+        return f"http://{_bracket(self.host)}:{self.http_port}"
 
     @property
     def pid(self) -> int:
@@ -124,6 +127,7 @@ class Sandbox:
             "--data-dir", str(cfg.data_dir),
             "--app-id", cfg.app_id,
             "--max-concurrent-streams", str(cfg.max_concurrent_streams),
+            *cfg.http_limits.arguments(),
         ]  # fmt: skip
         if cfg.resources_path:
             args += ["--resources-path", str(cfg.resources_path)]

@@ -33,6 +33,7 @@ from .errors import ComponentError
 from .grpc_api import DaprApi
 from .grpc_api._base import CallLimit, TokenInterceptor
 from .http_api import HttpApiServer
+from .http_api.limits import HttpLimits
 from .runtime import Runtime, build_runtime
 
 log = logging.getLogger("dapr_nb.sandbox")
@@ -66,6 +67,7 @@ class SandboxConfig:
     app_id: str = "sandbox"
     api_token: str = field(default="", repr=False)  # never shown in a repr (logs, notebooks)
     max_concurrent_streams: int = MAX_CONCURRENT_STREAMS
+    http_limits: HttpLimits = field(default_factory=HttpLimits)
 
     def check(self) -> None:
         """Refuse settings that would expose an unauthenticated sidecar."""
@@ -146,7 +148,7 @@ class SandboxServer:
     @property
     def ready_line(self) -> str:
         """Return the line printed once the sandbox serves."""
-        host = self.config.host
+        host = _bracket(self.config.host)
         return f"sandbox ready grpc={host}:{self.grpc_port} http={host}:{self.http_port} app-id={self.config.app_id}"
 
     def start(self) -> None:
@@ -195,7 +197,7 @@ class SandboxServer:
         cfg = self.config
         assert self.runtime is not None
         try:
-            http = HttpApiServer((cfg.host, cfg.http_port), self.runtime, cfg.api_token)
+            http = HttpApiServer((cfg.host, cfg.http_port), self.runtime, cfg.api_token, cfg.http_limits)
         except OSError as exc:
             raise OSError(f"cannot listen for HTTP on {cfg.host}:{cfg.http_port}: {exc.strerror}") from exc
         http.start()

@@ -141,20 +141,21 @@ class Route:
 
 
 class Router:
-    """Match requests to routes; 404 / 405 like daprd otherwise."""
+    """Match requests to routes; anything else goes to the fallback, as in daprd.
 
-    def __init__(self, routes: list[Route]) -> None:
+    daprd's chi router sends unknown paths, wrong methods and unknown verbs (OPTIONS, FOO…) to its
+    fallback, service invocation, which answers 404 ERR_DIRECT_INVOKE when no ``dapr-app-id`` names a
+    target (dapr/dapr ``pkg/api/http/server.go`` ``handle``, ``directmessaging.go``).
+    """
+
+    def __init__(self, routes: list[Route], fallback: Route) -> None:
         self._routes = [(route, route.compile()) for route in routes]
+        self._fallback = fallback
 
-    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None | str:
-        """Return (route, params), the string "method" when only the method is wrong, or None."""
-        wrong_method = False
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """Return the route for ``method path`` and its decoded path parameters."""
         for route, regex in self._routes:
             found = regex.match(path)
-            if not found:
-                continue
-            if route.method != method and not (route.method == "*"):
-                wrong_method = True
-                continue
-            return route, {k: unquote(v) for k, v in found.groupdict().items()}
-        return "method" if wrong_method else None
+            if found and route.method in (method, "*"):
+                return route, {k: unquote(v) for k, v in found.groupdict().items()}
+        return self._fallback, {}

@@ -1,6 +1,7 @@
 """daprd's HTTP route for service invocation: ``/v1.0/invoke/{app_id}/method/{method*}`` with any verb.
 
 Thin: the sandbox has no app channel, so blocks.invoke only says which error daprd would answer.
+The same handler is daprd's fallback for every path and method no other route takes.
 """
 
 from __future__ import annotations
@@ -19,3 +20,5 @@ def invoke_service(runtime: Runtime, request: Request) -> Response:
 
 
 ROUTES: list[Route] = [Route("*", "/v1.0/invoke/{rest*}", invoke_service)]
+FALLBACK = Route("*", "/{rest*}", invoke_service)
+"""daprd's fallback for unknown paths and methods: invoke the ``dapr-app-id`` header's app with the path."""
