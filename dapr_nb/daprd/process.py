@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from ..sidecar import SidecarEndpoints
 from .build import Binaries, binaries
 from .resources import default_components, write_components, write_config
 
@@ -100,7 +101,7 @@ def _redis_pong(port: int) -> bool:
         return False
 
 
-class Daprd:
+class Daprd(SidecarEndpoints):
     """Real daprd + placement + scheduler (+ Redis when installed): ``with Daprd() as d: d.env()``."""
 
     def __init__(
@@ -121,32 +122,9 @@ class Daprd:
         self.features = features
         self.start_timeout = start_timeout
         self.log_level = log_level
-        self.host = "127.0.0.1"
-        self.grpc_port = 0
-        self.http_port = 0
         self.redis_address: str | None = None
         self.workdir: Path | None = None
         self._children: list[_Child] = []
-
-    @property
-    def grpc_endpoint(self) -> str:
-        """Return ``host:port`` of daprd's gRPC API."""
-        return f"{self.host}:{self.grpc_port}"
-
-    @property
-    def http_endpoint(self) -> str:
-        """Return ``http://host:port`` of daprd's HTTP API."""
-        return f"http://{self.host}:{self.http_port}"
-
-    def env(self) -> dict[str, str]:
-        """Return the DAPR_* variables that point the official SDK and dapr_nb's client at this daprd."""
-        return {
-            "DAPR_RUNTIME_HOST": self.host,
-            "DAPR_GRPC_PORT": str(self.grpc_port),
-            "DAPR_HTTP_PORT": str(self.http_port),
-            "DAPR_GRPC_ENDPOINT": self.grpc_endpoint,
-            "DAPR_HTTP_ENDPOINT": self.http_endpoint,
-        }
 
     def log_tail(self, program: str = "daprd", lines: int = 40) -> str:
         """Return the last lines one program (daprd, placement, scheduler, redis) wrote."""

@@ -37,7 +37,7 @@ def default_components(data_dir: Path, redis_address: str | None) -> list[Compon
         elif redis_address:
             specs.append(ComponentSpec(spec.name, real, metadata={"redisHost": redis_address, "redisPassword": ""}))
         else:
-            log.info("daprd: no Redis server, so no %r (%s has no in-memory counterpart)", spec.name, real)
+            log.info("daprd: without Redis there is no %r (%s; daprd has no in-memory one)", spec.name, real)
     return specs
 
 
