@@ -13,7 +13,7 @@ import yaml
 
 from dapr_nb.cli import main
 from dapr_nb.daprd import DAPR_VERSION, BuildError, Daprd, DaprdStartError, binaries, build
-from dapr_nb.daprd.build import PROGRAMS, SANDBOX_COMPONENTS, Binaries, _selection_flags
+from dapr_nb.daprd.build import PROGRAMS, RECIPE, SANDBOX_COMPONENTS, Binaries, _selection_flags
 from dapr_nb.daprd.resources import default_components, write_components, write_config
 from dapr_nb.sandbox.resources import load_resources
 
@@ -26,12 +26,12 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache"
 
 
-def fake_build(bins: Binaries, selection: str | None = None) -> None:
+def fake_build(bins: Binaries, selection: str | None = None, recipe: int = RECIPE) -> None:
     """Put three empty programs and a manifest where ``build`` would."""
     bins.bin_dir.mkdir(parents=True)
     for program in PROGRAMS:
         bins.path(program).write_bytes(b"\x7fELF")
-    manifest = {"version": bins.version, "selection": selection or bins.selection}
+    manifest = {"version": bins.version, "selection": selection or bins.selection, "recipe": recipe}
     (bins.root / "build.json").write_text(json.dumps(manifest), encoding="utf-8")
 
 
@@ -52,10 +52,15 @@ def test_build_reuses_cached_programs_without_go(cache: Path, monkeypatch: pytes
     assert report.reused and report.sizes == dict.fromkeys(PROGRAMS, 4)
 
 
-def test_other_selection_in_the_manifest_means_not_built(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_selection_or_recipe_in_the_manifest_means_not_built(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bins = binaries()
     fake_build(bins, selection="allcomponents")
     assert not bins.present()
+    stale = binaries("1.0.0")
+    fake_build(stale, recipe=RECIPE - 1)
+    assert not stale.present()
     monkeypatch.setenv("PATH", "")
     with pytest.raises(BuildError, match="go is not on PATH: install Go"):
         build(bins)

@@ -58,6 +58,9 @@ SANDBOX_COMPONENTS = (
 
 SELECTIONS = ("sandbox", "stablecomponents", "allcomponents")
 
+RECIPE = 2
+"""Bumped whenever the build flags change, so binaries built the old way are rebuilt (``build.json`` records it)."""
+
 
 class BuildError(RuntimeError):
     """daprd could not be built; the message says which step failed and where its log is."""
@@ -85,7 +88,7 @@ class Binaries:
         if not all(self.path(p).is_file() for p in PROGRAMS):
             return False
         manifest = read_manifest(self)
-        return manifest is not None and manifest.get("selection") == self.selection
+        return manifest is not None and (manifest.get("selection"), manifest.get("recipe")) == (self.selection, RECIPE)
 
 
 @dataclass(frozen=True)
@@ -220,8 +223,9 @@ def _selection_flags(bins: Binaries, src: Path) -> list[str]:
 
 def _ldflags(version: str, commit: str) -> str:
     """Return the -ldflags dapr's Makefile sets for a release build (version, commit; stripped)."""
-    pkg = f"{MODULE}/pkg/buildinfo"
-    return f"-ldflags=-s -w -X {pkg}.version={version} -X {pkg}.gitcommit={commit} -X {pkg}.gitversion=v{version}"
+    pkg, logger = f"{MODULE}/pkg/buildinfo", "github.com/dapr/kit/logger"
+    values = f"-X {pkg}.version={version} -X {pkg}.gitcommit={commit} -X {pkg}.gitversion=v{version}"
+    return f"-ldflags=-s -w {values} -X {logger}.DaprVersion={version}"
 
 
 def _go_build(go: str, src: Path, program: str, bins: Binaries, flags: list[str], logfile: Path) -> None:
@@ -244,6 +248,7 @@ def _write_manifest(bins: Binaries, report: BuildReport) -> None:
     data = {
         "version": bins.version,
         "selection": bins.selection,
+        "recipe": RECIPE,
         "components": list(SANDBOX_COMPONENTS) if bins.selection == "sandbox" else [bins.selection],
         "seconds": report.seconds,
         "steps": report.steps,
