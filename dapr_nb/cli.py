@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from .daprd import cli as daprd_cli
 from .sandbox.errors import ComponentError
 from .sandbox.http_api import limits as http_limits
 from .sandbox.server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
@@ -183,8 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     _sandbox_parser(sub)
     _lab_parser(sub)
     _run_parser(sub)
+    daprd_cli.add_parser(sub)
     args = parser.parse_args(argv)
-    commands = {"sandbox": run_sandbox, "lab": run_lab_command, "run": run_notebooks_command}
+    commands = {"sandbox": run_sandbox, "lab": run_lab_command, "run": run_notebooks_command, "daprd": daprd_cli.run}
     return commands[args.command](args)
 
 

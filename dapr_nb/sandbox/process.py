@@ -20,8 +20,9 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from ..sidecar import SidecarEndpoints
 from .http_api.limits import HttpLimits
-from .server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer, _bracket
+from .server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
 
 log = logging.getLogger("dapr_nb.sandbox")
 
@@ -32,7 +33,7 @@ class SandboxStartError(RuntimeError):
     """The sandbox did not come up; the message carries what it printed."""
 
 
-class Sandbox:
+class Sandbox(SidecarEndpoints):
     """A sandbox sidecar with known endpoints: ``with Sandbox() as sb: sb.env()``."""
 
     def __init__(
@@ -80,32 +81,14 @@ class Sandbox:
         return self.config.host
 
     @property
-    def grpc_endpoint(self) -> str:
-        """Return ``host:port`` of the gRPC API."""
-        return f"{_bracket(self.host)}:{self.grpc_port}"
-
-    @property
-    def http_endpoint(self) -> str:
-        """Return ``http://host:port`` of the HTTP API."""
-        return f"http://{_bracket(self.host)}:{self.http_port}"
-
-    @property
     def pid(self) -> int:
         """Return the sandbox process id (this process when in_process)."""
         return self._proc.pid if self._proc else os.getpid()
 
-    def env(self) -> dict[str, str]:
-        """Return the DAPR_* variables that point the official SDK and dapr_nb's client at this sandbox."""
-        env = {
-            "DAPR_RUNTIME_HOST": self.host,
-            "DAPR_GRPC_PORT": str(self.grpc_port),
-            "DAPR_HTTP_PORT": str(self.http_port),
-            "DAPR_GRPC_ENDPOINT": self.grpc_endpoint,
-            "DAPR_HTTP_ENDPOINT": self.http_endpoint,
-        }
-        if self.config.api_token:
-            env["DAPR_API_TOKEN"] = self.config.api_token
-        return env
+    @property
+    def api_token(self) -> str:
+        """Return the API token the sandbox requires ("" for none)."""
+        return self.config.api_token
 
     def start(self) -> Sandbox:
         """Start the sandbox and wait until both listeners answer."""

@@ -29,6 +29,7 @@ import grpc.aio
 from dapr.proto.runtime.v1 import dapr_pb2, dapr_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from ..sidecar import bracket
 from .errors import ComponentError
 from .grpc_api import DaprApi
 from .grpc_api._base import CallLimit, TokenInterceptor
@@ -148,7 +149,7 @@ class SandboxServer:
     @property
     def ready_line(self) -> str:
         """Return the line printed once the sandbox serves."""
-        host = _bracket(self.config.host)
+        host = bracket(self.config.host)
         return f"sandbox ready grpc={host}:{self.grpc_port} http={host}:{self.http_port} app-id={self.config.app_id}"
 
     def start(self) -> None:
@@ -185,7 +186,7 @@ class SandboxServer:
                 names.extend(register(server))
         reflection.enable_server_reflection(names, server)
         try:
-            port = server.add_insecure_port(f"{_bracket(cfg.host)}:{cfg.grpc_port}")
+            port = server.add_insecure_port(f"{bracket(cfg.host)}:{cfg.grpc_port}")
         except RuntimeError as exc:
             raise OSError(f"cannot listen for gRPC on {cfg.host}:{cfg.grpc_port}: {exc} (is the port in use?)") from exc
         if not port:
@@ -309,7 +310,3 @@ def _lock_refusal(data_dir: Path, owner: str) -> str:
         pass
     return (f"another sandbox is using {where} (PID {pid}); stop it (`kill {pid}`, or `kill -9 {pid}` if it "
             "hangs) or pass a different --data-dir")  # fmt: skip
-
-
-def _bracket(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
