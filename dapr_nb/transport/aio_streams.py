@@ -170,7 +170,7 @@ class AsyncSubscription(_AsyncStream[TopicSubscription, TopicMessage], AckShortc
     async def ack(self, message: TopicMessage | str, status: AckStatus = "success") -> None:
         """Acknowledge a message: ``success`` (done), ``retry`` (redeliver) or ``drop`` (dead-letter/discard).
 
-        StreamClosed / StreamFailed when the stream can no longer carry it (the message will be redelivered).
+        StreamClosed / StreamFailed when the stream can no longer carry it (the broker decides redelivery).
         """
         await self._send(self.protocol.ack(message_id(message), status).request)
 

@@ -170,7 +170,7 @@ class Subscription(_Stream[TopicSubscription, TopicMessage], AckShortcuts[None])
     def ack(self, message: TopicMessage | str, status: AckStatus = "success") -> None:
         """Acknowledge a message: ``success`` (done), ``retry`` (redeliver) or ``drop`` (dead-letter/discard).
 
-        StreamClosed / StreamFailed when the stream can no longer carry it (the message will be redelivered).
+        StreamClosed / StreamFailed when the stream can no longer carry it (the broker decides redelivery).
         An ack given in the instant before the reader notices a failure is queued and lost with the stream.
         """
         with self._lock:
