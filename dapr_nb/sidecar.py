@@ -17,6 +17,7 @@ class SidecarEndpoints:
 
     grpc_port: int = 0
     http_port: int = 0
+    app_id: str = ""
 
     @property
     def host(self) -> str:

@@ -1,4 +1,4 @@
-"""Helpers for the client tests: clients pointed at a sandbox, and running a coroutine from a sync test."""
+"""Helpers for the client tests: clients pointed at a sidecar, and running a coroutine from a sync test."""
 
 from __future__ import annotations
 
@@ -7,20 +7,20 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from dapr_nb.client import AsyncClient, Client
-from dapr_nb.sandbox import Sandbox
+from dapr_nb.sidecar import SidecarEndpoints
 
 T = TypeVar("T")
 
 
-def client_for(sb: Sandbox, **kwargs: Any) -> Client:
-    """Return a sync Client pointed at ``sb`` (explicit endpoints, not the environment)."""
-    kwargs.setdefault("api_token", sb.config.api_token)
+def client_for(sb: SidecarEndpoints, **kwargs: Any) -> Client:
+    """Return a sync Client pointed at sidecar ``sb`` (explicit endpoints, not the environment)."""
+    kwargs.setdefault("api_token", sb.api_token)
     return Client(sb.grpc_endpoint, http_endpoint=sb.http_endpoint, **kwargs)
 
 
-def async_client_for(sb: Sandbox, **kwargs: Any) -> AsyncClient:
+def async_client_for(sb: SidecarEndpoints, **kwargs: Any) -> AsyncClient:
     """Return an AsyncClient pointed at ``sb``."""
-    kwargs.setdefault("api_token", sb.config.api_token)
+    kwargs.setdefault("api_token", sb.api_token)
     return AsyncClient(sb.grpc_endpoint, http_endpoint=sb.http_endpoint, **kwargs)
 
 

@@ -2,10 +2,16 @@
 
 Tests share the session sandbox, so each test uses its own keys/topics (see ``unique``).
 Tests that need their own components, token or data directory use ``make_sandbox``.
+
+Differential tests take ``sidecar`` instead of ``sandbox``: it is parametrised over ``sandbox`` and
+``daprd`` (a real daprd from ``dapr-nb daprd build``; those cases skip with one line when it is not
+built). A test that shows a known difference carries ``@pytest.mark.daprd_differs("key")``: on daprd
+it is a strict xfail, and ``key`` must be a row of the README's differences table (checked here).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +19,40 @@ from typing import Any
 
 import pytest
 
+from dapr_nb.daprd import Daprd, binaries
 from dapr_nb.sandbox import Sandbox
+
+Sidecar = Sandbox | Daprd
+SIDECARS = ("sandbox", "daprd")
+README = Path(__file__).resolve().parent.parent / "README.md"
+DIFFERENCES_HEADING = "### Differences the differential tests record"
+
+
+def documented_differences() -> set[str]:
+    """Return the keys (first column, in backticks) of the README's table of recorded daprd differences."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split(DIFFERENCES_HEADING, 1)[1].split("\n#", 1)[0] if DIFFERENCES_HEADING in text else ""
+    return set(re.findall(r"^\| `([a-z0-9-]+)` \|", section, flags=re.MULTILINE))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``daprd_differs`` marker."""
+    config.addinivalue_line("markers", "daprd_differs(key): a difference from daprd listed in the README (strict xfail)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Turn ``daprd_differs`` into a strict xfail on the daprd case; refuse keys the README does not list."""
+    known = documented_differences()
+    for item in items:
+        marker = item.get_closest_marker("daprd_differs")
+        if marker is None:
+            continue
+        key = str(marker.args[0])
+        if key not in known:
+            raise pytest.UsageError(f"{item.nodeid}: daprd_differs({key!r}) is not in README's {DIFFERENCES_HEADING!r}")
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("sidecar") == "daprd":
+            item.add_marker(pytest.mark.xfail(strict=True, reason=f"documented difference from daprd: {key}"))
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +60,28 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """A sandbox with the default components, shared by the whole test session."""
     with Sandbox(data_dir=tmp_path_factory.mktemp("sandbox-data")) as sb:
         yield sb
+
+
+@pytest.fixture(scope="session")
+def daprd() -> Iterator[Daprd]:
+    """A real daprd with placement, scheduler (and Redis when installed), shared by the whole test session."""
+    if not binaries().present():
+        pytest.skip("daprd not built: run `dapr-nb daprd build`")
+    with Daprd() as sidecar:
+        yield sidecar
+
+
+@pytest.fixture(scope="session", params=SIDECARS)
+def sidecar(request: pytest.FixtureRequest) -> Sidecar:
+    """The session sandbox, then the session daprd: differential tests run once against each."""
+    return request.getfixturevalue(str(request.param))  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def sidecar_env(monkeypatch: pytest.MonkeyPatch, sidecar: Sidecar) -> Sidecar:
+    """Point the official SDK (and dapr_nb's env-driven client) at ``sidecar`` for this test."""
+    point_sdk_at(monkeypatch, sidecar)
+    return sidecar
 
 
 HANDOVER_PUBSUB = """\
@@ -44,7 +105,7 @@ def handover_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandb
         yield sb
 
 
-def point_sdk_at(monkeypatch: pytest.MonkeyPatch, sb: Sandbox) -> None:
+def point_sdk_at(monkeypatch: pytest.MonkeyPatch, sb: Sidecar) -> None:
     """Set the DAPR_* variables the official SDK reads (dapr 1.19 reads os.environ on every access)."""
     for name in ("DAPR_API_TOKEN", "DAPR_GRPC_ENDPOINT", "DAPR_HTTP_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
@@ -61,7 +122,7 @@ def sdk_env(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> Sandbox:
 
 
 @pytest.fixture
-def point_sdk(monkeypatch: pytest.MonkeyPatch) -> Callable[[Sandbox], None]:
+def point_sdk(monkeypatch: pytest.MonkeyPatch) -> Callable[[Sidecar], None]:
     """Return a function that points the official SDK at a given sandbox for this test."""
     return lambda sb: point_sdk_at(monkeypatch, sb)
 

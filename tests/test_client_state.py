@@ -16,8 +16,8 @@ STORE = "statestore"
 
 
 @pytest.fixture
-def client(sandbox: Sandbox) -> Client:
-    with client_for(sandbox) as c:
+def client(sidecar: Sandbox) -> Client:
+    with client_for(sidecar) as c:
         yield c  # type: ignore[misc]
 
 

@@ -9,7 +9,7 @@ line when daprd is not built.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import dapr.ext.workflow as wf
@@ -27,13 +27,6 @@ if not binaries().present():
     pytest.skip("daprd not built: run `dapr-nb daprd build`", allow_module_level=True)
 
 Sidecar = Sandbox | Daprd
-
-
-@pytest.fixture(scope="module")
-def daprd() -> Iterator[Daprd]:
-    """A real daprd with placement, scheduler (and Redis when installed) for this module."""
-    with Daprd() as sidecar:
-        yield sidecar
 
 
 @pytest.fixture
@@ -92,7 +85,7 @@ def pubsub_scenario(sidecar: Sidecar) -> dict[str, Any]:
             inbox.sub.respond_success(message)
         finally:
             inbox.close()
-    app_id = sidecar.app_id if isinstance(sidecar, Daprd) else sidecar.config.app_id
+    app_id = sidecar.app_id
     return {
         "data": message.data(),
         "content_type": message.data_content_type(),

@@ -19,12 +19,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 from ..sidecar import SidecarEndpoints
 from .build import Binaries, binaries
+from .redis import RedisError, redis_command, set_configuration_items
 from .resources import default_components, write_components, write_config
 
 log = logging.getLogger("dapr_nb.daprd")
@@ -94,10 +95,8 @@ def _http_status(url: str) -> int:
 
 def _redis_pong(port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(16).startswith(b"+PONG")
-    except OSError:
+        return redis_command(f"127.0.0.1:{port}", "PING", timeout=1) == b"PONG"
+    except (OSError, RedisError):
         return False
 
 
@@ -162,7 +161,14 @@ class Daprd(SidecarEndpoints):
     def _start_redis(self, work: Path, logs: Path) -> None:
         (port,) = free_ports(1)
         (work / "redis").mkdir()
-        opts = {"port": port, "bind": "127.0.0.1", "save": "", "appendonly": "no", "dir": work / "redis"}
+        opts = {
+            "port": port,
+            "bind": "127.0.0.1",
+            "save": "",
+            "appendonly": "no",
+            "dir": work / "redis",
+            "notify-keyspace-events": "KEA",  # configuration.redis subscriptions listen to keyspace events
+        }
         child = self._spawn("redis", ["redis-server", *_flags(opts)], logs)
         self._wait(child, lambda: _redis_pong(port), "answer PING")
         self.redis_address = f"127.0.0.1:{port}"
@@ -237,6 +243,12 @@ class Daprd(SidecarEndpoints):
                     f"{child.name} did not {what} within {self.start_timeout:.0f}s; it said:\n{child.tail()}"
                 )
             time.sleep(0.1)
+
+    def set_configuration(self, items: Mapping[str, str | None]) -> None:
+        """Set (``None``: delete) items of ``configstore`` (``configuration.redis``) in the Redis server behind it."""
+        if self.redis_address is None:
+            raise DaprdStartError("this daprd has no Redis server, so no configuration store: install redis-server")
+        set_configuration_items(self.redis_address, items)
 
     def stop(self) -> None:
         """Stop daprd, then scheduler and placement, then Redis; remove the temporary folder."""

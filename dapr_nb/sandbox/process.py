@@ -90,6 +90,11 @@ class Sandbox(SidecarEndpoints):
         """Return the API token the sandbox requires ("" for none)."""
         return self.config.api_token
 
+    @property
+    def app_id(self) -> str:  # type: ignore[override]
+        """Return the app id the sandbox runs as."""
+        return self.config.app_id
+
     def start(self) -> Sandbox:
         """Start the sandbox and wait until both listeners answer."""
         if self.in_process:
