@@ -37,7 +37,7 @@ def documented_differences() -> set[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the ``daprd_differs`` marker."""
-    config.addinivalue_line("markers", "daprd_differs(key): a difference from daprd listed in the README (strict xfail)")
+    config.addinivalue_line("markers", "daprd_differs(key): a difference from daprd the README lists (strict xfail)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

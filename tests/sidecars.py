@@ -21,7 +21,8 @@ def set_config(sidecar: Sidecar, items: dict[str, str | None]) -> None:
         sidecar.set_configuration(items)
         return
     body = json.dumps({"items": {k: None if v is None else {"value": v} for k, v in items.items()}}).encode()
-    request = urllib.request.Request(f"{sidecar.http_endpoint}/v1.0-sandbox/configuration/configstore", body, method="POST")
+    url = f"{sidecar.http_endpoint}/v1.0-sandbox/configuration/configstore"
+    request = urllib.request.Request(url, body, method="POST")
     with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310 - loopback sandbox URL
         assert resp.status == 200
 
