@@ -67,6 +67,7 @@ def test_transaction_is_atomic(client: Client, unique: Callable[[str], str]) -> 
     assert client.get_state(STORE, a).value is None
 
 
+@pytest.mark.daprd_differs("query-sqlite")
 def test_query_pages_through_everything(client: Client, unique: Callable[[str], str]) -> None:
     tag = unique("q")
     client.save_bulk_state(STORE, {unique(f"q{i}"): {"tag": tag, "n": i} for i in range(7)})
