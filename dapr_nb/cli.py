@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from .daprd import cli as daprd_cli
+from .notebooks import SIDECARS
 from .sandbox.errors import ComponentError
 from .sandbox.http_api import limits as http_limits
 from .sandbox.server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
@@ -143,12 +144,19 @@ def _lab_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("run", help="execute notebooks headless, each against a fresh sandbox")
+    p = sub.add_parser("run", help="execute notebooks headless, each against a fresh sandbox (or daprd)")
     p.add_argument("notebooks", type=Path, nargs="+")
     p.add_argument("--output-dir", type=Path, default=Path("executed"), help="where executed copies go")
     p.add_argument("--timeout", type=int, default=300, help="seconds per cell")
     p.add_argument("--no-html", action="store_true", help="do not write HTML copies")
-    p.add_argument("--use-env", action="store_true", help="use the sidecar the DAPR_* variables name; start none")
+    p.add_argument(
+        "--sidecar",
+        choices=SIDECARS,
+        default=os.environ.get("DAPR_NB_SIDECAR", "sandbox"),
+        help="a fresh sandbox per notebook (default), a fresh real daprd (`dapr-nb daprd build` first), "
+        "or env: the sidecar the DAPR_* variables name (default: DAPR_NB_SIDECAR or sandbox)",
+    )
+    p.add_argument("--use-env", action="store_const", const="env", dest="sidecar", help="same as --sidecar env")
 
 
 def run_lab_command(args: argparse.Namespace) -> int:
@@ -172,9 +180,13 @@ def run_notebooks_command(args: argparse.Namespace) -> int:
     if missing:
         print(f"dapr-nb run: no such notebook: {', '.join(missing)}", file=sys.stderr)
         return 2
-    return run_notebooks(
-        args.notebooks, args.output_dir, timeout=args.timeout, html=not args.no_html, use_env=args.use_env
-    )
+    try:
+        return run_notebooks(
+            args.notebooks, args.output_dir, timeout=args.timeout, html=not args.no_html, sidecar=args.sidecar
+        )
+    except RuntimeError as exc:  # a sidecar that cannot start (daprd not built, a port in use, ...)
+        print(f"dapr-nb run: {exc}", file=sys.stderr)
+        return 2
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,23 +1,29 @@
-"""``dapr-nb run``: execute notebooks headless against a fresh sandbox and keep executed copies.
+"""``dapr-nb run``: execute notebooks headless against a fresh sidecar and keep executed copies.
 
-Rules: every notebook gets its own sandbox (a clean data directory) so notebooks cannot depend on
-each other's leftovers; cells tagged ``needs-daprd`` (cells that only work against real daprd) are
-skipped; the first failing cell stops the run, and the message names the notebook, the cell number
-and the error.
+Rules: every notebook gets its own sidecar — a sandbox (clean data directory) or, with
+``--sidecar daprd``, a real daprd built by ``dapr-nb daprd build`` with a random API token — so
+notebooks cannot depend on each other's leftovers. Two cell tags choose what runs where: cells
+tagged ``needs-daprd`` run only against real daprd, cells tagged ``sandbox-only`` (``%dapr sandbox
+start``, the sandbox's admin helpers, features daprd's stores lack) only against the sandbox; with
+``--sidecar env`` (the sidecar the DAPR_* variables name) ``sandbox-only`` cells are skipped. The
+first failing cell stops the run, and the message names the notebook, the cell number and the error.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("dapr_nb")
 
-SKIP_TAG = "needs-daprd"
+SIDECARS = ("sandbox", "daprd", "env")
+SKIPPED_TAG = {"sandbox": "needs-daprd", "daprd": "sandbox-only", "env": "sandbox-only"}
 
 
 @dataclass(eq=False)  # not frozen: contextlib assigns __traceback__ on exceptions
@@ -35,17 +41,28 @@ class NotebookFailure(Exception):
 
 
 @contextmanager
-def sandbox_env(use_env: bool = False) -> Iterator[dict[str, str]]:
-    """Yield the kernel's environment: pointing at a fresh sandbox, or (``use_env``) the current DAPR_* as they are."""
-    if use_env:
+def sidecar_env(sidecar: str = "sandbox") -> Iterator[dict[str, str]]:
+    """Yield the kernel's environment: pointing at a fresh sandbox or daprd, or (``env``) the DAPR_* as they are."""
+    if sidecar == "env":
         yield dict(os.environ)
         return
-    from .sandbox import Sandbox
-
-    with Sandbox() as sb:
+    with _fresh(sidecar) as started:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DAPR_")}
-        env.update(sb.env())
+        env.update(started.env())
         yield env
+
+
+def _fresh(sidecar: str) -> Any:
+    """Return an unstarted sidecar of the kind named (a context manager that starts and stops it)."""
+    if sidecar == "daprd":
+        from .daprd import Daprd
+
+        return Daprd(app_id="notebook", api_token=secrets.token_urlsafe(24))
+    if sidecar == "sandbox":
+        from .sandbox import Sandbox
+
+        return Sandbox()
+    raise ValueError(f"unknown sidecar {sidecar!r}: choose one of {', '.join(SIDECARS)}")
 
 
 def execute(
@@ -55,9 +72,9 @@ def execute(
     timeout: int = 300,
     html: bool = True,
     kernel: str = "python3",
-    use_env: bool = False,
+    sidecar: str = "sandbox",
 ) -> Path:
-    """Execute one notebook against a fresh sandbox (or the DAPR_* sidecar); write the executed copy (and HTML)."""
+    """Execute one notebook against a fresh ``sidecar`` (see the module rules); write the executed copy (and HTML)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -65,16 +82,16 @@ def execute(
     nb = nbformat.read(notebook, as_version=4)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / notebook.name
-    with sandbox_env(use_env) as env:
+    with sidecar_env(sidecar) as env:
         client = NotebookClient(
             nb,
             timeout=timeout,
             kernel_name=kernel,
-            skip_cells_with_tag=SKIP_TAG,
+            skip_cells_with_tag=SKIPPED_TAG[sidecar],
             resources={"metadata": {"path": str(notebook.parent.resolve())}},
         )
         try:
-            client.execute(env=env)  # the kernel process gets the sandbox's DAPR_* variables
+            client.execute(env=env)  # the kernel process gets the sidecar's DAPR_* variables
         except CellExecutionError as exc:
             nbformat.write(nb, target)
             index, source = _failing_cell(nb)
@@ -105,13 +122,13 @@ def _write_html(nb: object, path: Path) -> None:
 
 
 def run_notebooks(
-    paths: list[Path], out_dir: Path, *, timeout: int = 300, html: bool = True, use_env: bool = False
+    paths: list[Path], out_dir: Path, *, timeout: int = 300, html: bool = True, sidecar: str = "sandbox"
 ) -> int:
     """Execute each notebook in turn; return 0, or 1 at the first failure (after logging which cell)."""
     for path in paths:
-        log.info("executing %s", path)
+        log.info("executing %s against %s", path, "the DAPR_* sidecar" if sidecar == "env" else f"a fresh {sidecar}")
         try:
-            written = execute(path, out_dir, timeout=timeout, html=html, use_env=use_env)
+            written = execute(path, out_dir, timeout=timeout, html=html, sidecar=sidecar)
         except NotebookFailure as failure:
             log.error("%s", failure)
             return 1

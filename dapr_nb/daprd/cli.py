@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -75,6 +76,7 @@ def _start(args: argparse.Namespace, bins: Binaries) -> int:
         bins=bins,
         redis=not args.no_redis,
         log_level=args.log_level,
+        api_token=os.environ.get("DAPR_API_TOKEN", ""),  # like daprd itself: the token comes from the environment
     )
     stop = threading.Event()
 
@@ -91,7 +93,8 @@ def _start(args: argparse.Namespace, bins: Binaries) -> int:
     try:
         print(f"daprd ready grpc={daprd.grpc_endpoint} http={daprd.http_endpoint} logs={daprd.workdir}/logs")
         for name, value in daprd.env().items():
-            print(f"export {name}={value}")
+            if name != "DAPR_API_TOKEN":  # the caller has it already; never echo a secret
+                print(f"export {name}={value}")
         sys.stdout.flush()
         stop.wait()
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import signal
 import socket
@@ -55,12 +56,14 @@ def _flags(opts: dict[str, object]) -> list[str]:
 class _Child:
     """One started program: its process and its log file."""
 
-    def __init__(self, name: str, args: list[str], logdir: Path) -> None:
+    def __init__(self, name: str, args: list[str], logdir: Path, env: dict[str, str] | None = None) -> None:
         self.name = name
         self.log_path = logdir / f"{name}.log"
         self._log: IO[bytes] = self.log_path.open("wb")
-        log.info("daprd: starting %s", " ".join(args))
-        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.debug("daprd: starting %s", " ".join(args))
+        self.proc = subprocess.Popen(
+            args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+        )
 
     def tail(self, lines: int = 20) -> str:
         """Return the last lines the program wrote."""
@@ -113,6 +116,7 @@ class Daprd(SidecarEndpoints):
         features: tuple[str, ...] = (),
         start_timeout: float = 120.0,
         log_level: str = "info",
+        api_token: str = "",
     ) -> None:
         self.bins = bins or binaries()
         self.resources_path = Path(resources_path) if resources_path else None
@@ -121,9 +125,22 @@ class Daprd(SidecarEndpoints):
         self.features = features
         self.start_timeout = start_timeout
         self.log_level = log_level
+        self._api_token = api_token
         self.redis_address: str | None = None
         self.workdir: Path | None = None
         self._children: list[_Child] = []
+
+    @property
+    def api_token(self) -> str:
+        """Return the API token daprd requires on every call ("" for none)."""
+        return self._api_token
+
+    def env(self) -> dict[str, str]:
+        """Return the DAPR_* variables, plus ``DAPR_NB_REDIS_ADDRESS`` (the Redis behind lockstore/configstore)."""
+        env = super().env()
+        if self.redis_address:
+            env["DAPR_NB_REDIS_ADDRESS"] = self.redis_address
+        return env
 
     def log_tail(self, program: str = "daprd", lines: int = 40) -> str:
         """Return the last lines one program (daprd, placement, scheduler, redis) wrote."""
@@ -209,27 +226,31 @@ class Daprd(SidecarEndpoints):
             "scheduler-host-address": scheduler,
             "dapr-graceful-shutdown-seconds": 2,
         }
-        child = self._spawn("daprd", [str(self.bins.path("daprd")), *_flags(opts), *self._common()], logs)
+        env = {k: v for k, v in os.environ.items() if k != "DAPR_API_TOKEN"}
+        if self.api_token:
+            env["DAPR_API_TOKEN"] = self.api_token  # daprd reads its token from the environment, like `dapr run`
+        child = self._spawn("daprd", [str(self.bins.path("daprd")), *_flags(opts), *self._common()], logs, env)
         self.grpc_port, self.http_port = grpc, http
         base = f"http://127.0.0.1:{http}/v1.0"
         self._wait(child, lambda: _http_status(f"{base}/healthz") == 204, "report healthy on /v1.0/healthz")
-        self._wait(child, lambda: self._scheduler_connected(base), "connect to the scheduler")
+        self._wait(child, lambda: self._scheduler_connected(base, self.api_token), "connect to the scheduler")
 
     def _common(self) -> list[str]:
         """Return the flags all three Dapr programs take: no metrics listener (port 9090 clashes), the log level."""
         return ["--enable-metrics=false", "--log-level", self.log_level]
 
     @staticmethod
-    def _scheduler_connected(base: str) -> bool:
+    def _scheduler_connected(base: str, token: str) -> bool:
+        request = urllib.request.Request(f"{base}/metadata", headers={"dapr-api-token": token} if token else {})
         try:
-            with urllib.request.urlopen(f"{base}/metadata", timeout=2) as resp:  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=2) as resp:  # noqa: S310 - loopback
                 meta = json.loads(resp.read())
         except (OSError, ValueError):
             return False
         return bool((meta.get("scheduler") or {}).get("connected_addresses"))
 
-    def _spawn(self, name: str, args: list[str], logs: Path) -> _Child:
-        child = _Child(name, args, logs)
+    def _spawn(self, name: str, args: list[str], logs: Path, env: dict[str, str] | None = None) -> _Child:
+        child = _Child(name, args, logs, env)
         self._children.append(child)
         return child
 
