@@ -5,8 +5,10 @@ Rules: every notebook gets its own sidecar — a sandbox (clean data directory) 
 notebooks cannot depend on each other's leftovers. Two cell tags choose what runs where: cells
 tagged ``needs-daprd`` run only against real daprd, cells tagged ``sandbox-only`` (``%dapr sandbox
 start``, the sandbox's admin helpers, features daprd's stores lack) only against the sandbox; with
-``--sidecar env`` (the sidecar the DAPR_* variables name) ``sandbox-only`` cells are skipped. The
-first failing cell stops the run, and the message names the notebook, the cell number and the error.
+``--sidecar env`` (the sidecar the DAPR_* variables name) the sidecar's metadata decides: a dapr_nb
+sandbox (runtime version ``…-dapr-nb-sandbox``, e.g. Binder's) is treated as ``sandbox``, anything else as
+``daprd``. The first failing cell stops the run, and the message names the notebook, the cell number and
+the error.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Any
 log = logging.getLogger("dapr_nb")
 
 SIDECARS = ("sandbox", "daprd", "env")
-SKIPPED_TAG = {"sandbox": "needs-daprd", "daprd": "sandbox-only", "env": "sandbox-only"}
+SKIPPED_TAG = {"sandbox": "needs-daprd", "daprd": "sandbox-only"}
+SANDBOX_VERSION_SUFFIX = "-dapr-nb-sandbox"
 
 
 @dataclass(eq=False)  # not frozen: contextlib assigns __traceback__ on exceptions
@@ -50,6 +53,19 @@ def sidecar_env(sidecar: str = "sandbox") -> Iterator[dict[str, str]]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DAPR_")}
         env.update(started.env())
         yield env
+
+
+def sidecar_kind() -> str:
+    """Return ``sandbox`` or ``daprd`` for the sidecar the DAPR_* variables name, from its runtime version."""
+    from .client import Client
+    from .errors import DaprError
+
+    try:
+        with Client() as client:
+            version = client.get_metadata().runtime_version
+    except DaprError as exc:
+        raise RuntimeError(f"--sidecar env: {exc}") from None
+    return "sandbox" if version.endswith(SANDBOX_VERSION_SUFFIX) else "daprd"
 
 
 def _fresh(sidecar: str) -> Any:
@@ -82,12 +98,13 @@ def execute(
     nb = nbformat.read(notebook, as_version=4)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / notebook.name
+    kind = sidecar_kind() if sidecar == "env" else sidecar
     with sidecar_env(sidecar) as env:
         client = NotebookClient(
             nb,
             timeout=timeout,
             kernel_name=kernel,
-            skip_cells_with_tag=SKIPPED_TAG[sidecar],
+            skip_cells_with_tag=SKIPPED_TAG[kind],
             resources={"metadata": {"path": str(notebook.parent.resolve())}},
         )
         try:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from sidecars import Sidecar, is_daprd
 
 from dapr_nb.daprd import binaries
-from dapr_nb.notebooks import SKIPPED_TAG
+from dapr_nb.notebooks import SKIPPED_TAG, sidecar_kind
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
 
@@ -61,3 +62,15 @@ def test_each_tutorial_starts_the_sandbox_in_a_sandbox_only_cell(notebook: Path)
 def test_notebooks_are_stored_without_outputs(notebook: Path) -> None:
     nb = nbformat.read(notebook, as_version=4)
     assert all(not c.get("outputs") and not c.get("execution_count") for c in nb.cells if c.cell_type == "code")
+
+
+def test_env_mode_tells_a_sandbox_from_daprd(sidecar_env: Sidecar) -> None:
+    assert sidecar_kind() == ("daprd" if is_daprd(sidecar_env) else "sandbox")
+
+
+def test_env_mode_without_a_sidecar_says_which_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DAPR_GRPC_ENDPOINT", "DAPR_HTTP_ENDPOINT", "DAPR_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DAPR_GRPC_PORT", "1")
+    with pytest.raises(RuntimeError, match="127.0.0.1:1"):
+        sidecar_kind()
