@@ -1,10 +1,13 @@
-"""The real-daprd runner's own wiring: an API token reaches daprd, and ``env()`` names the Redis behind it.
+"""The real-daprd runner's own wiring: an API token reaches daprd, ``env()`` names its Redis, the app port is used.
 
 Skipped with one line when daprd is not built (``dapr-nb daprd build``).
 """
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -55,3 +58,31 @@ def test_our_client_sends_the_token_over_grpc(guarded: Daprd) -> None:
         assert client.get_metadata().app_id == "guarded"
     with Client(guarded.grpc_endpoint, api_token="wrong") as client, pytest.raises(Unauthenticated):
         client.get_metadata()
+
+
+class Hello(http.server.BaseHTTPRequestHandler):
+    """A minimal app: answers every GET with the path it was called on."""
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server hook's name
+        body = json.dumps({"path": self.path, "caller": self.headers.get("dapr-caller-app-id")}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        """Stay quiet."""
+
+
+def test_daprd_calls_into_an_app_on_its_app_port() -> None:
+    app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    try:
+        with Daprd(app_id="hello-app", app_port=app.server_address[1], redis=False) as sidecar:
+            url = f"{sidecar.http_endpoint}/v1.0/invoke/hello-app/method/greet?who=ada"
+            with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback daprd
+                assert json.loads(resp.read())["path"] == "/greet?who=ada"
+    finally:
+        app.shutdown()
+        app.server_close()

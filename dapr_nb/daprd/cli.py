@@ -31,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     build_p.add_argument("--force", action="store_true", help="build again even when cached")
     start_p.add_argument("--resources-path", type=Path, help="component YAMLs (default: the sandbox's defaults)")
     start_p.add_argument("--app-id", default="daprd")
+    start_p.add_argument("--app-port", type=int, help="the app's port: daprd calls into it (app channel)")
+    start_p.add_argument("--app-protocol", default="http", choices=["http", "grpc", "https", "grpcs", "h2c"])
     start_p.add_argument("--no-redis", action="store_true", help="start no Redis (no lockstore/configstore)")
     start_p.add_argument("--log-level", default="info", choices=["debug", "info", "warn", "error"])
     path_p.add_argument("program", nargs="?", choices=PROGRAMS)
@@ -77,6 +79,8 @@ def _start(args: argparse.Namespace, bins: Binaries) -> int:
         redis=not args.no_redis,
         log_level=args.log_level,
         api_token=os.environ.get("DAPR_API_TOKEN", ""),  # like daprd itself: the token comes from the environment
+        app_port=args.app_port,
+        app_protocol=args.app_protocol,
     )
     stop = threading.Event()
 

@@ -117,6 +117,8 @@ class Daprd(SidecarEndpoints):
         start_timeout: float = 120.0,
         log_level: str = "info",
         api_token: str = "",
+        app_port: int | None = None,
+        app_protocol: str = "http",
     ) -> None:
         self.bins = bins or binaries()
         self.resources_path = Path(resources_path) if resources_path else None
@@ -126,6 +128,8 @@ class Daprd(SidecarEndpoints):
         self.start_timeout = start_timeout
         self.log_level = log_level
         self._api_token = api_token
+        self.app_port = app_port
+        self.app_protocol = app_protocol
         self.redis_address: str | None = None
         self.workdir: Path | None = None
         self._children: list[_Child] = []
@@ -226,6 +230,8 @@ class Daprd(SidecarEndpoints):
             "scheduler-host-address": scheduler,
             "dapr-graceful-shutdown-seconds": 2,
         }
+        if self.app_port is not None:  # the app channel: daprd waits for this port before it reports healthy
+            opts.update({"app-port": self.app_port, "app-protocol": self.app_protocol})
         env = {k: v for k, v in os.environ.items() if k != "DAPR_API_TOKEN"}
         if self.api_token:
             env["DAPR_API_TOKEN"] = self.api_token  # daprd reads its token from the environment, like `dapr run`
