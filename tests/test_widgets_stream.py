@@ -1,4 +1,4 @@
-"""TopicStream against the sandbox: counts, rows, ack outcomes, close on re-run, reconnect after a restart."""
+"""TopicStream on both sidecars: counts, rows, ack outcomes, re-runs; on a sandbox: reconnect after a restart."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from _waiting import wait_until
+from clienthelp import client_for
+from sidecars import Sidecar
 
 import dapr_nb
 from dapr_nb.client import Client
@@ -34,8 +36,8 @@ def wait_for(stream: TopicStream, predicate: Callable[[], bool], timeout: float 
 
 
 @pytest.fixture
-def client(sandbox: Sandbox) -> Iterator[Client]:
-    with Client(sandbox.grpc_endpoint) as c:
+def client(sidecar: Sidecar) -> Iterator[Client]:
+    with client_for(sidecar) as c:
         yield c
 
 
@@ -144,12 +146,12 @@ def test_wait_and_counts_read_the_model(client: Client, streams: list[TopicStrea
     assert not stream.wait(99, timeout=5) and not stream.active  # a stopped stream returns at once
 
 
-def test_wait_from_the_event_loop_thread(sandbox: Sandbox, unique: Any) -> None:
+def test_wait_from_the_event_loop_thread(sidecar: Sidecar, unique: Any) -> None:
     """A notebook cell blocks the kernel's loop: wait() must not depend on the loop running the batcher."""
     topic = unique("loop")
 
     async def cell() -> tuple[bool, int, int, str]:
-        with Client(sandbox.grpc_endpoint) as client:
+        with client_for(sidecar) as client:
             stream = dapr_nb.stream("pubsub", topic, client=client)
             try:
                 assert stream._batcher.loop is asyncio.get_running_loop()
