@@ -101,11 +101,11 @@ class LiveState:
             return None
         now = self.clock.now()
         new_events = [engine.new_event(now, workflowStarted=pb.WorkflowStartedEvent())]
-        for item in items:  # as in daprd: an event keeps the time it arrived; a timer fires at its time
+        for item in items:  # as in daprd: an event keeps the time it was made; a timer's is the time it fired
             event = pb.HistoryEvent()
             event.CopyFrom(item.event)
-            if item.visible_at > seconds_of(event.timestamp):
-                event.timestamp.CopyFrom(ts(item.visible_at))
+            if event.HasField("timerFired"):
+                event.timestamp.CopyFrom(ts(max(item.visible_at, seconds_of(event.timestamp))))
             new_events.append(event)
         request = pb.WorkflowRequest(instanceId=inst.id, executionId=sv(inst.execution_id), newEvents=new_events)
         past = inst.history
