@@ -175,7 +175,7 @@ def apply_response(inst: Instance, new_events: list[Any], resp: Any, now: float)
     for action in resp.actions:
         kind = action.WhichOneof("workflowActionType")
         if kind == "completeWorkflow":
-            _complete(action.completeWorkflow, out, now)
+            _complete(action.completeWorkflow, int(action.id), out, now)
             if out.continue_as_new is not None:
                 return out
         elif kind == "workflowVersionNotAvailable":
@@ -231,7 +231,7 @@ def _apply_action(inst: Instance, action: Any, kind: str | None, out: Outcome, n
         out.terminations.append((term.instanceId, opt_str(term, "reason"), bool(term.recurse)))
 
 
-def _complete(done: Any, out: Outcome, now: float) -> None:
+def _complete(done: Any, action_id: int, out: Outcome, now: float) -> None:
     status = int(done.workflowStatus)
     result = opt_str(done, "result")
     if status == CONTINUED_AS_NEW:
@@ -242,7 +242,7 @@ def _complete(done: Any, out: Outcome, now: float) -> None:
         workflowStatus=status, result=sv(result),
         failureDetails=done.failureDetails if done.HasField("failureDetails") else None,
     )  # fmt: skip
-    out.events.append(new_event(now, executionCompleted=completed))
+    out.events.append(new_event(now, action_id, executionCompleted=completed))  # daprd: the action's id
     out.completion = (status, result, failure)
 
 

@@ -29,7 +29,7 @@ from .engine import (
     Instance,
     Outcome,
 )
-from .messages import Clock, pb, sv, ts
+from .messages import Clock, pb, seconds_of, sv, ts
 from .store import Batch, Loaded, Reader, StoredTask
 from .table import InstanceTable
 
@@ -101,10 +101,11 @@ class LiveState:
             return None
         now = self.clock.now()
         new_events = [engine.new_event(now, workflowStarted=pb.WorkflowStartedEvent())]
-        for item in items:
+        for item in items:  # as in daprd: an event keeps the time it was made; a timer's is the time it fired
             event = pb.HistoryEvent()
             event.CopyFrom(item.event)
-            event.timestamp.CopyFrom(ts(self.clock.now()))
+            if event.HasField("timerFired"):
+                event.timestamp.CopyFrom(ts(max(item.visible_at, seconds_of(event.timestamp))))
             new_events.append(event)
         request = pb.WorkflowRequest(instanceId=inst.id, executionId=sv(inst.execution_id), newEvents=new_events)
         past = inst.history
