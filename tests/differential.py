@@ -74,7 +74,9 @@ def scrub(value: Any, replacements: Mapping[str, str]) -> Any:
         return scrub(value.decode("utf-8", "replace"), replacements).encode()
     if isinstance(value, Mapping):
         return {scrub(k, replacements): scrub(v, replacements) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple):
+        return tuple(scrub(v, replacements) for v in value)
+    if isinstance(value, list):
         return [scrub(v, replacements) for v in value]
     return value
 
@@ -163,4 +165,38 @@ def http(
     parsed: Any = raw.decode("utf-8", "replace")
     if content_type == "application/json" and raw:
         parsed = json.loads(raw)
+    parsed = exact(parsed, {sidecar.app_id: "APP"})
     return {"status": status, "content_type": content_type, "body": parsed, "etag": bool(resp_headers.get("ETag"))}
+
+
+def exact(value: Any, replacements: Mapping[str, str]) -> Any:
+    """Return ``value`` with strings that equal a key (not merely contain it) replaced by its placeholder."""
+    if isinstance(value, str):
+        return replacements.get(value, value)
+    if isinstance(value, Mapping):
+        return {k: exact(v, replacements) for k, v in value.items()}
+    if isinstance(value, list):
+        return [exact(v, replacements) for v in value]
+    return value
+
+
+def as_dict(message: Any) -> dict[str, Any]:
+    """Return a protobuf message as a dict with the proto field names (defaults left out, as on the wire)."""
+    return MessageToDict(message, preserving_proto_field_name=True)
+
+
+class Stub:
+    """A raw ``DaprStub`` on a channel of its own: ``with Stub(sidecar) as dapr: dapr.GetMetadata(...)``."""
+
+    def __init__(self, sidecar: Sidecar) -> None:
+        from dapr.proto.runtime.v1 import dapr_pb2_grpc  # noqa: PLC0415
+
+        target = sidecar.grpc_endpoint.split("://", 1)[-1]
+        self.channel = grpc.insecure_channel(target)
+        self.stub = dapr_pb2_grpc.DaprStub(self.channel)
+
+    def __enter__(self) -> Any:
+        return self.stub
+
+    def __exit__(self, *exc: Any) -> None:
+        self.channel.close()

@@ -118,8 +118,12 @@ def no_content() -> Response:
 
 
 def error_response(error: DaprApiError) -> Response:
-    """Return daprd's JSON error body for ``error``."""
-    return json_response(error.to_http_body(), error.status_http)
+    """Return daprd's JSON error body for ``error``, encoded as Go does (compact; detail keys sorted)."""
+    body = error.to_http_body()
+    text = f'{{"errorCode":{gojson.dumps(body["errorCode"])},"message":{gojson.dumps(body["message"])}'
+    if "details" in body:
+        text += f',"details":{gojson.dumps(body["details"])}'
+    return Response(error.status_http, (text + "}").encode("utf-8"), "application/json")
 
 
 Handler = Callable[[Runtime, Request], Response]

@@ -90,7 +90,12 @@ def save(runtime: Runtime, request: Request) -> Response:
     """``POST|PUT /v1.0/state/{storeName}``: save ``[{key, value, etag?, metadata?, options?}]``."""
     store = request.params["storeName"]
     state.find_store(runtime, store, http=True)
-    body = request.json()
+    try:  # daprd answers Go's decoder error itself here, without "failed deserializing HTTP body"
+        body = gojson.loads(request.body) if request.body else None
+    except ValueError as exc:
+        raise _malformed(str(exc)) from exc
+    if request.body == b"":
+        raise _malformed("EOF")
     if not isinstance(body, list):
         raise _malformed(f"json: cannot unmarshal {_kind(body)} into Go value of type []state.SetRequest")
     metadata = request.metadata()
@@ -162,9 +167,11 @@ def transaction(runtime: Runtime, request: Request) -> Response:
     for op in operations:
         if not isinstance(op, dict):
             raise malformed(f"cannot unmarshal {_kind(op)} into an operation")
-        name = op.get("operation")
+        name = op.get("operation") if isinstance(op.get("operation"), str) else ""
+        if name not in (state.UPSERT, state.DELETE):  # daprd checks the type before decoding the request
+            raise state.unsupported_operation(str(name), True)
         item = _set_request(op.get("request"), metadata)
-        ops.append(state.TransactionOp(name if isinstance(name, str) else "", item))
+        ops.append(state.TransactionOp(name, item))
     state.execute_transaction(runtime, store, ops, http=True)
     return no_content()
 
