@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import queue
+import re
+import threading
 from typing import Any
 
 from _waiting import WAIT
 from dapr.clients import DaprClient
-from differential import OnBoth, Sidecar, http, raises, same, scrub, token
-from test_pubsub import Inbox
+from differential import OnBoth, Sidecar, http, iso_time, raises, same, scrub, token
 
 PUBSUB = "pubsub"
+TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$")
 
 
 def publish_errors(sidecar: Sidecar) -> Any:
@@ -60,22 +63,38 @@ def test_http_publish(on_both: OnBoth) -> None:
     same(on_sandbox, on_daprd)
 
 
+def acking_reader(subscription: Any, into: queue.Queue[Any]) -> threading.Thread:
+    """Read a streaming subscription on a daemon thread, acking each message at once (daprd's in-memory
+    bulk publish waits for the acks)."""
+
+    def run() -> None:
+        try:
+            for message in subscription:
+                subscription.respond_success(message)
+                into.put(message)
+        except Exception as exc:  # noqa: BLE001 - closing ends the iteration with an error
+            into.put(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
 def delivery(sidecar: Sidecar) -> Any:
     """Stream-subscribe, publish a JSON event, a text event and a bulk pair; read every CloudEvent field."""
     topic = token("t")
+    received: queue.Queue[Any] = queue.Queue()
     with DaprClient(sidecar.grpc_endpoint) as client:
-        inbox = Inbox(client.subscribe(PUBSUB, topic))
+        subscription = client.subscribe(PUBSUB, topic)
+        acking_reader(subscription, received)
         try:
             client.publish_event(PUBSUB, topic, '{"order": 7}', data_content_type="application/json")
             client.publish_event(PUBSUB, topic, "plain", data_content_type="text/plain")
             bulk = client.publish_events(PUBSUB, topic, ['{"b": 1}', '{"b": 2}'], data_content_type="application/json")
-            messages = []
-            for _ in range(4):
-                message = inbox.get(WAIT)
-                inbox.sub.respond_success(message)
-                messages.append(message)
+            messages = [received.get(timeout=WAIT) for _ in range(4)]
         finally:
-            inbox.close()
+            subscription.close()
+    extensions = [m.extensions() for m in messages]
     events = [
         {
             "data": m.data(),
@@ -86,9 +105,12 @@ def delivery(sidecar: Sidecar) -> Any:
             "spec_version": m.spec_version(),
             "source": m.source(),
             "has_id": bool(m.id()),
-            "extensions": sorted(m.extensions()),
+            "extensions": sorted(ext),
+            "trace": [bool(TRACEPARENT.match(ext.get("traceparent", ""))), ext.get("traceid") == ext["traceparent"]],
+            "time": iso_time(ext.get("time")),
+            "ext_topic_pubsub": [ext.get("topic"), ext.get("pubsubname")],
         }
-        for m in messages
+        for m, ext in zip(messages, extensions, strict=True)
     ]
     events.sort(key=lambda e: str(e["data"]))
     answer = {"events": events, "bulk_failed": list(bulk.failed_entries)}

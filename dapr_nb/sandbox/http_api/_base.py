@@ -157,9 +157,22 @@ class Router:
         self._fallback = fallback
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
-        """Return the route for ``method path`` and its decoded path parameters."""
+        """Return the route for ``method path`` (cleaned as daprd's CleanPathMiddleware does) and its parameters."""
+        path = clean_path(path)
         for route, regex in self._routes:
             found = regex.match(path)
             if found and route.method in (method, "*"):
                 return route, {k: unquote(v) for k, v in found.groupdict().items()}
         return self._fallback, {}
+
+
+def clean_path(path: str) -> str:
+    """Return Go's ``path.Clean`` of a request path: no doubled or trailing slash, ``.`` and ``..`` resolved."""
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/" + "/".join(parts)
