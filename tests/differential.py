@@ -164,7 +164,10 @@ def http(
     content_type = (resp_headers.get("Content-Type") or "").split(";")[0].strip()
     parsed: Any = raw.decode("utf-8", "replace")
     if content_type == "application/json" and raw:
-        parsed = json.loads(raw)
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = {"not JSON": parsed}
     parsed = exact(parsed, {sidecar.app_id: "APP"})
     return {"status": status, "content_type": content_type, "body": parsed, "etag": bool(resp_headers.get("ETag"))}
 
