@@ -10,7 +10,7 @@ Every building block raises :class:`DaprApiError`; the gRPC surface turns it int
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import grpc
@@ -58,6 +58,10 @@ class DaprApiError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def legacy(self) -> DaprApiError:
+        """Return this error as daprd's legacy ``APIError`` (``pkg/messages``): same code and text, no details."""
+        return replace(self, reason="", error_code=self.error_code or self.reason, metadata={}, resource=None)
 
     @property
     def status_http(self) -> int:
