@@ -46,7 +46,10 @@ class Request:
         """Return the body as a JSON object, ``{}`` when empty; anything else is ERR_MALFORMED_REQUEST."""
         if not self.body:
             return {}
-        body = self.json()
+        try:
+            body = gojson.loads(self.body)
+        except ValueError as exc:  # protojson's wording for input that ends too soon; others keep Go's json text
+            raise malformed("proto: unexpected EOF" if str(exc) == "unexpected EOF" else str(exc)) from exc
         if not isinstance(body, dict):
             raise malformed("proto: syntax error: unexpected token, expected '{'")
         return body
