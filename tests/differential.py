@@ -138,6 +138,17 @@ def raises(call: Callable[[], Any]) -> dict[str, Any]:
     return {"no error": repr(result)}
 
 
+def raw_http(sidecar: Sidecar, method: str, path: str, body: bytes | None = None) -> tuple[int, str, bytes]:
+    """Call the sidecar's HTTP API; return status, Content-Type and the body bytes exactly as sent."""
+    request = urllib.request.Request(f"{sidecar.http_endpoint}{path}", data=body, method=method)
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as resp:  # noqa: S310 - loopback sidecar URL
+            return resp.status, resp.headers.get("Content-Type") or "", resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type") or "", exc.read()
+
+
 def http(
     sidecar: Sidecar,
     method: str,

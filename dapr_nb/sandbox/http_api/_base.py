@@ -6,7 +6,6 @@ which becomes daprd's ``{"errorCode", "message"}`` body with the matching status
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -111,8 +110,8 @@ class Response:
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """Return a JSON response."""
-    return Response(status, json.dumps(value).encode(), "application/json", headers or {})
+    """Return a JSON response, compact as Go writes it."""
+    return Response(status, gojson.compact(value).encode(), "application/json", headers or {})
 
 
 def no_content() -> Response:
