@@ -67,12 +67,15 @@ def loads_first(text: str) -> Any:
     number = _checked_float(None)
     decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=number, parse_int=_checked_int)
     try:
-        value = decoder.raw_decode(text)[0]
+        value = decoder.raw_decode(text, _WHITESPACE.match(text, 0).end())[0]  # type: ignore[union-attr]
     except RecursionError:
         return _loads_deep(text, number, first=True)
+    except json.JSONDecodeError as exc:
+        raise ValueError(syntax_error(exc)) from None
     return _replace_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
+_LITERALS = ("null", "true", "false")
 _AFTER = {
     "Expecting value": "looking for beginning of value",
     "Expecting property name enclosed in double quotes": "looking for beginning of object key string",
@@ -89,7 +92,8 @@ def syntax_error(exc: json.JSONDecodeError) -> str:
     character 'c' <where>`` with Go's wording for the place the character was found.
     """
     text, pos = exc.doc, exc.pos
-    if exc.msg.startswith("Unterminated string") or not text[pos:].strip(" \t\r\n"):
+    rest = text[pos:].strip(" \t\r\n")
+    if exc.msg.startswith("Unterminated string") or not rest or any(w.startswith(rest) for w in _LITERALS):
         return "unexpected EOF"
     escape = exc.msg.startswith("Invalid") and "escape" in exc.msg
     char = text[pos + 1] if escape and pos + 1 < len(text) else text[pos]
@@ -101,6 +105,12 @@ def syntax_error(exc: json.JSONDecodeError) -> str:
     else:
         where = next((w for m, w in _AFTER.items() if exc.msg.startswith(m)), "looking for beginning of value")
     return f"invalid character {quoted} {where}"
+
+
+def kind(value: Any) -> str:
+    """Return the JSON kind Go's ``UnmarshalTypeError`` names for a decoded value (``number``, ``array`` …)."""
+    names = {dict: "object", list: "array", str: "string", bool: "bool", type(None): "null"}
+    return names.get(type(value), "number")
 
 
 def _innermost(prefix: str) -> str:

@@ -41,6 +41,15 @@ class Request:
         except ValueError as exc:
             raise malformed(str(exc)) from exc
 
+    def json_first(self, prefix: str = "failed deserializing HTTP body: ") -> Any:
+        """Decode the first JSON value of the body as Go's ``json.Decoder`` does (trailing bytes are not read)."""
+        if not self.body.strip(b" \t\r\n"):
+            raise malformed_message(prefix + "EOF")
+        try:
+            return gojson.loads_first(self.body.decode("utf-8", "replace"))
+        except ValueError as exc:
+            raise malformed_message(prefix + str(exc)) from exc
+
     def json_object(self) -> dict[str, Any]:
         """Return the body as a JSON object, ``{}`` when empty; anything else is ERR_MALFORMED_REQUEST."""
         if not self.body:
@@ -82,6 +91,11 @@ def malformed(why: str) -> DaprApiError:
     )
 
 
+def malformed_message(message: str) -> DaprApiError:
+    """Return daprd's ERR_MALFORMED_REQUEST with exactly ``message``."""
+    return DaprApiError(grpc.StatusCode.INVALID_ARGUMENT, message, error_code="ERR_MALFORMED_REQUEST")
+
+
 def parse_proto(fields: dict[str, Any], message_cls: type[M]) -> M:
     """Fill a new ``message_cls`` from a JSON object with protobuf's JSON mapping.
 
@@ -112,6 +126,14 @@ class Response:
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Return a JSON response, compact as Go writes it."""
     return Response(status, gojson.compact(value).encode(), "application/json", headers or {})
+
+
+def encoder_response(value: Any, *, sort_keys: bool = False) -> Response:
+    """Return 200 with ``value`` as Go's ``json.Encoder`` writes it (daprd's ``respondWithJSON``): a final newline.
+
+    ``sort_keys`` for a Go map; a Go struct keeps its field order, which is the order of ``value``'s keys.
+    """
+    return Response(200, (gojson.dumps(value, sort_keys=sort_keys) + "\n").encode("utf-8"), "application/json")
 
 
 def no_content() -> Response:
