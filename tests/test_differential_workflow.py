@@ -1,0 +1,137 @@
+"""Workflows on the sandbox and on daprd through ``dapr.ext.workflow``: status, history events, HTTP routes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import dapr.ext.workflow as wf
+import dapr.ext.workflow._durabletask.internal.orchestrator_service_pb2_grpc as stubs
+import dapr.ext.workflow._durabletask.internal.protos as pb
+import grpc
+import pytest
+from _workflow_support import shutdown
+from differential import OnBoth, Sidecar, as_dict, http, iso_time, same, scrub, token
+
+
+def make_runtime(sidecar: Sidecar) -> wf.WorkflowRuntime:
+    """A runtime with ``diff_hello`` (one activity) and ``diff_chain`` (three activities in turn)."""
+    host, port = sidecar.grpc_endpoint.rsplit(":", 1)
+    runtime = wf.WorkflowRuntime(host=host, port=port)
+
+    @runtime.activity(name="diff_greet")
+    def greet(ctx: Any, name: str) -> str:
+        return f"Hello, {name}!"
+
+    @runtime.activity(name="diff_step")
+    def step(ctx: Any, value: int) -> int:
+        return value * 2 + 1
+
+    @runtime.workflow(name="diff_hello")
+    def hello(ctx: Any, name: str) -> Any:
+        greeting = yield ctx.call_activity(greet, input=name)
+        return greeting
+
+    @runtime.workflow(name="diff_chain")
+    def chain(ctx: Any, value: int) -> Any:
+        for _ in range(3):
+            value = yield ctx.call_activity(step, input=value)
+        return value
+
+    return runtime
+
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+TRACING = ("parentTraceContext", "workflowSpanID")
+
+
+def shape(event: dict[str, Any], tracing: list[Any]) -> dict[str, Any]:
+    """Return one history event as data: ids, payloads and routers as they are; time and random ids by format.
+
+    Trace context fields go to ``tracing`` (compared by ``test_trace_context``).
+    """
+    event = dict(event)
+    event["timestamp"] = iso_time(event.get("timestamp"))
+    kind = next(k for k in event if k not in ("eventId", "timestamp", "router"))
+    body = dict(event[kind])
+    tracing.append({k: body.pop(k) for k in TRACING if k in body})
+    if "taskExecutionId" in body:
+        body["taskExecutionId"] = "uuid" if UUID.match(body["taskExecutionId"]) else body["taskExecutionId"]
+    instance = body.get("workflowInstance")
+    if instance and "executionId" in instance:
+        execution = instance["executionId"]
+        body["workflowInstance"] = {**instance, "executionId": "uuid" if UUID.match(execution) else execution}
+    event[kind] = body
+    return event
+
+
+def history(sidecar: Sidecar, instance_id: str) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Return the instance's history events as data (GetInstanceHistory), and their trace context fields."""
+    with grpc.insecure_channel(sidecar.grpc_endpoint) as channel:
+        events = stubs.TaskHubSidecarServiceStub(channel).GetInstanceHistory(
+            pb.GetInstanceHistoryRequest(instanceId=instance_id)
+        ).events
+    tracing: list[Any] = []
+    return [shape(as_dict(e), tracing) for e in events], tracing
+
+
+def run_workflows(sidecar: Sidecar) -> dict[str, Any]:
+    """Run diff_hello and diff_chain to completion; return their states, histories and HTTP descriptions."""
+    host, port = sidecar.grpc_endpoint.rsplit(":", 1)
+    runtime = make_runtime(sidecar)
+    runtime.start()
+    answers: dict[str, Any] = {}
+    ids = []
+    try:
+        client = wf.DaprWorkflowClient(host=host, port=port)
+        for name, workflow_input in (("diff_hello", "Ada"), ("diff_chain", 1)):
+            instance = client.schedule_new_workflow(name, input=workflow_input, instance_id=token("wf"))
+            ids.append(instance)
+            state = client.wait_for_workflow_completion(instance, timeout_in_seconds=60)
+            assert state is not None
+            events, tracing = history(sidecar, instance)
+            described = http(sidecar, "GET", f"/v1.0/workflows/dapr/{instance}")
+            for field in ("createdAt", "lastUpdatedAt"):
+                if isinstance(described["body"], dict) and field in described["body"]:
+                    described["body"][field] = iso_time(described["body"][field])
+            answers[name] = {
+                "status": state.runtime_status.name,
+                "name": state.name,
+                "input": state.serialized_input,
+                "output": state.serialized_output,
+                "failure": state.failure_details,
+                "custom_status": state.serialized_custom_status,
+                "times": [bool(state.created_at), bool(state.last_updated_at)],
+                "history": events,
+                "tracing": tracing,
+                "http": described,
+                "http_beta": http(sidecar, "GET", f"/v1.0-beta1/workflows/dapr/{instance}")["status"],
+            }
+        ids.append(token("none"))
+        answers["http_missing"] = http(sidecar, "GET", f"/v1.0/workflows/dapr/{ids[-1]}")
+    finally:
+        shutdown(runtime)
+    return scrub(answers, {i: f"ID{n}" for n, i in enumerate(ids)})
+
+
+def without_tracing(answer: dict[str, Any]) -> dict[str, Any]:
+    """Return the answers less their trace context (compared by ``test_trace_context``)."""
+    return {k: {f: v for f, v in run.items() if f != "tracing"} if isinstance(run, dict) and "tracing" in run else run
+            for k, run in answer.items()}
+
+
+def test_hello_and_chain(on_both: OnBoth) -> None:
+    on_sandbox, on_daprd = on_both(run_workflows)
+    hello = on_sandbox["diff_hello"]
+    assert hello["status"] == "COMPLETED" and hello["output"] == '"Hello, Ada!"'
+    kinds = [next(k for k in e if k not in ("eventId", "timestamp", "router")) for e in hello["history"]]
+    assert kinds == ["workflowStarted", "executionStarted", "taskScheduled", "workflowStarted", "taskCompleted",
+                     "executionCompleted"]
+    assert on_sandbox["diff_chain"]["output"] == "15" and on_sandbox["diff_chain"]["http"]["status"] == 200
+    same(without_tracing(on_sandbox), without_tracing(on_daprd))
+
+
+@pytest.mark.daprd_differs("workflow-tracing")
+def test_trace_context(on_both: OnBoth) -> None:
+    on_sandbox, on_daprd = on_both(run_workflows)
+    same(on_sandbox["diff_hello"]["tracing"], on_daprd["diff_hello"]["tracing"])
