@@ -95,6 +95,12 @@ def syntax_error(exc: json.JSONDecodeError) -> str:
     rest = text[pos:].strip(" \t\r\n")
     if exc.msg.startswith("Unterminated string") or not rest or any(w.startswith(rest) for w in _LITERALS):
         return "unexpected EOF"
+    if exc.msg.startswith("Invalid \\uXXXX escape"):
+        digits = text[pos + 2 : pos + 6]
+        bad = next((c for c in digits if c not in "0123456789abcdefABCDEF"), None)
+        if bad is None:
+            return "unexpected EOF"
+        return f"invalid character '{bad}' in \\u hexadecimal character escape"
     escape = exc.msg.startswith("Invalid") and "escape" in exc.msg
     char = text[pos + 1] if escape and pos + 1 < len(text) else text[pos]
     quoted = "'\\''" if char == "'" else f"'{char}'" if char.isprintable() else repr(char)

@@ -16,7 +16,7 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from .. import gojson
+from .. import gojson, protojson_syntax
 from ..errors import DaprApiError
 from ..runtime import Runtime
 
@@ -54,10 +54,13 @@ class Request:
         """Return the body as a JSON object, ``{}`` when empty; anything else is ERR_MALFORMED_REQUEST."""
         if not self.body:
             return {}
+        problem = protojson_syntax.syntax_error(self.body.decode("utf-8", "replace"))
+        if problem is not None:
+            raise malformed(f"proto: {problem}")
         try:
             body = gojson.loads(self.body)
-        except ValueError as exc:  # protojson's wording for input that ends too soon; others keep Go's json text
-            raise malformed("proto: unexpected EOF" if str(exc) == "unexpected EOF" else str(exc)) from exc
+        except ValueError as exc:  # beyond syntax: nesting deeper than Go decodes
+            raise malformed(str(exc)) from exc
         if not isinstance(body, dict):
             raise malformed("proto: syntax error: unexpected token, expected '{'")
         return body
