@@ -135,7 +135,7 @@ def raises(call: Callable[[], Any]) -> dict[str, Any]:
         result = call()
     except grpc.RpcError as exc:
         return rpc_error(exc)
-    return {"no error": repr(result)}
+    return {"no error": result if isinstance(result, dict | list | str | bytes | int | None) else repr(result)}
 
 
 def raw_http(sidecar: Sidecar, method: str, path: str, body: bytes | None = None) -> tuple[int, str, bytes]:
