@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from dapr.clients import DaprClient
 from dapr.proto.runtime.v1 import metadata_pb2
-from differential import OnBoth, Sidecar, Stub, as_dict, http, same
+from differential import OnBoth, Sidecar, Stub, as_dict, http, same, scrub, token
 
 from dapr_nb.daprd.resources import SANDBOX_ONLY
 
@@ -74,3 +75,38 @@ def test_runtime_fields(on_both: OnBoth) -> None:
     on_sandbox, on_daprd = on_both(metadata)
     assert on_sandbox["by_design"]["grpc"]["actor_runtime"] == {"runtime_status": "DISABLED"}
     same(on_sandbox["by_design"], on_daprd["by_design"])
+
+
+def subscribed_metadata(sidecar: Sidecar) -> dict[str, Any]:
+    """GetMetadata (gRPC and HTTP) while a streaming subscription is open, after SetMetadata of one key."""
+    topic = token("t")
+    with Stub(sidecar) as dapr:
+        dapr.SetMetadata(metadata_pb2.SetMetadataRequest(key="diff-key", value="diff-value"))
+    set_http = http(sidecar, "PUT", "/v1.0/metadata/diff-http", "v", headers={"Content-Type": "text/plain"})
+    with DaprClient(sidecar.grpc_endpoint) as client:
+        subscription = client.subscribe("pubsub", topic)
+        try:
+            with Stub(sidecar) as dapr:
+                grpc_answer = as_dict(dapr.GetMetadata(metadata_pb2.GetMetadataRequest()))
+            http_answer = http(sidecar, "GET", "/v1.0/metadata")
+        finally:
+            subscription.close()
+    mine = [s for s in grpc_answer.get("subscriptions", []) if s.get("topic") == topic]
+    mine_http = [s for s in http_answer["body"].get("subscriptions", []) if s.get("topic") == topic]
+    extended = grpc_answer["extended_metadata"]
+    return scrub(
+        {
+            "grpc": mine,
+            "http": mine_http,
+            "set_http": set_http,
+            "extended": {k: extended.get(k) for k in ("diff-key", "diff-http")},
+            "http_extended": {k: http_answer["body"]["extended"].get(k) for k in ("diff-key", "diff-http")},
+        },
+        {topic: "TOPIC"},
+    )
+
+
+def test_subscriptions_and_extended_metadata(on_both: OnBoth) -> None:
+    on_sandbox, on_daprd = on_both(subscribed_metadata)
+    assert len(on_sandbox["grpc"]) == 1 and on_sandbox["extended"] == {"diff-key": "diff-value", "diff-http": "v"}
+    same(on_sandbox, on_daprd)
