@@ -15,7 +15,8 @@ from differential import OnBoth, Sidecar, as_dict, http, iso_time, same, scrub, 
 
 
 def make_runtime(sidecar: Sidecar) -> wf.WorkflowRuntime:
-    """A runtime with ``diff_hello`` (one activity) and ``diff_chain`` (three activities in turn)."""
+    """A runtime with ``diff_hello`` (one activity), ``diff_chain`` (three in turn), ``diff_failing`` (an
+    activity that raises) and ``diff_waiting`` (waits for event ``approve``)."""
     host, port = sidecar.grpc_endpoint.rsplit(":", 1)
     runtime = wf.WorkflowRuntime(host=host, port=port)
 
@@ -26,6 +27,19 @@ def make_runtime(sidecar: Sidecar) -> wf.WorkflowRuntime:
     @runtime.activity(name="diff_step")
     def step(ctx: Any, value: int) -> int:
         return value * 2 + 1
+
+    @runtime.activity(name="diff_fail")
+    def fail(ctx: Any, reason: str) -> None:
+        raise ValueError(reason)
+
+    @runtime.workflow(name="diff_failing")
+    def failing(ctx: Any, reason: str) -> Any:
+        yield ctx.call_activity(fail, input=reason)
+
+    @runtime.workflow(name="diff_waiting")
+    def waiting(ctx: Any, _: Any) -> Any:
+        approval = yield ctx.wait_for_external_event("approve")
+        return {"approved": approval}
 
     @runtime.workflow(name="diff_hello")
     def hello(ctx: Any, name: str) -> Any:
@@ -107,11 +121,44 @@ def run_workflows(sidecar: Sidecar) -> dict[str, Any]:
                 "http": described,
                 "http_beta": http(sidecar, "GET", f"/v1.0-beta1/workflows/dapr/{instance}")["status"],
             }
+        instance = client.schedule_new_workflow("diff_failing", input="no", instance_id=token("wf"))
+        ids.append(instance)
+        state = client.wait_for_workflow_completion(instance, timeout_in_seconds=60)
+        assert state is not None and state.failure_details is not None
+        failure = state.failure_details
+        events, _ = history(sidecar, instance)
+        answers["diff_failing"] = {
+            "status": state.runtime_status.name,
+            "failure": [failure.message, failure.error_type, bool(failure.stack_trace)],
+            "history": [{k: v for k, v in e.items() if k != "taskFailed"} | failed_shape(e) for e in events],
+        }
+        instance = client.schedule_new_workflow("diff_waiting", input=None, instance_id=token("wf"))
+        ids.append(instance)
+        client.wait_for_workflow_start(instance, timeout_in_seconds=60)
+        client.raise_workflow_event(instance, "approve", data="yes")
+        state = client.wait_for_workflow_completion(instance, timeout_in_seconds=60)
+        assert state is not None
+        answers["diff_waiting"] = {
+            "status": state.runtime_status.name,
+            "output": state.serialized_output,
+            "history": history(sidecar, instance)[0],
+        }
         ids.append(token("none"))
         answers["http_missing"] = http(sidecar, "GET", f"/v1.0/workflows/dapr/{ids[-1]}")
     finally:
         shutdown(runtime)
     return scrub(answers, {i: f"ID{n}" for n, i in enumerate(ids)})
+
+
+def failed_shape(event: dict[str, Any]) -> dict[str, Any]:
+    """Return a taskFailed event's failure with the stack trace (a Python traceback of the worker) by presence."""
+    if "taskFailed" not in event:
+        return {}
+    failed = dict(event["taskFailed"])
+    details = dict(failed.get("failureDetails", {}))
+    details["stackTrace"] = bool(details.get("stackTrace"))
+    failed["failureDetails"] = details
+    return {"taskFailed": failed}
 
 
 def without_tracing(answer: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +175,8 @@ def test_hello_and_chain(on_both: OnBoth) -> None:
     assert kinds == ["workflowStarted", "executionStarted", "taskScheduled", "workflowStarted", "taskCompleted",
                      "executionCompleted"]
     assert on_sandbox["diff_chain"]["output"] == "15" and on_sandbox["diff_chain"]["http"]["status"] == 200
+    assert on_sandbox["diff_failing"]["status"] == "FAILED"
+    assert on_sandbox["diff_waiting"]["output"] == '{"approved": "yes"}'
     same(without_tracing(on_sandbox), without_tracing(on_daprd))
 
 

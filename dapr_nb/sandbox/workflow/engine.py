@@ -227,7 +227,7 @@ def _apply_action(inst: Instance, action: Any, kind: str | None, out: Outcome, n
         out.children.append(ChildStart(child_id, child.name, opt_str(child, "version"), opt_str(child, "input"), aid))
     elif kind == "createTimer":
         timer = action.createTimer
-        created = pb.TimerCreatedEvent(fireAt=timer.fireAt, name=timer.name)
+        created = pb.TimerCreatedEvent(fireAt=timer.fireAt, name=timer.name if timer.HasField("name") else None)
         origin = timer.WhichOneof("origin")
         if origin:
             getattr(created, origin).CopyFrom(getattr(timer, origin))
