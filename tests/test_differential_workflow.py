@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import dapr.ext.workflow as wf
@@ -184,3 +185,58 @@ def test_hello_and_chain(on_both: OnBoth) -> None:
 def test_trace_context(on_both: OnBoth) -> None:
     on_sandbox, on_daprd = on_both(run_workflows)
     same(on_sandbox["diff_hello"]["tracing"], on_daprd["diff_hello"]["tracing"])
+
+
+def http_routes(sidecar: Sidecar) -> dict[str, Any]:
+    """Drive diff_waiting through daprd's HTTP workflow routes with a worker running; unknown ids too."""
+    runtime = make_runtime(sidecar)
+    runtime.start()
+    base = "/v1.0/workflows/dapr"
+    first, second, unknown = token("wf"), token("wf"), token("none")
+    text = {"Content-Type": "text/plain"}
+
+    def status(instance: str) -> Any:
+        described = http(sidecar, "GET", f"{base}/{instance}")
+        body = described["body"]
+        return [described["status"], body.get("runtimeStatus") if isinstance(body, dict) else body]
+
+    def settle(instance: str, wanted: str) -> Any:
+        deadline = time.monotonic() + 30
+        while (now := status(instance))[1] != wanted and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return now
+
+    try:
+        answers: dict[str, Any] = {
+            "start": http(sidecar, "POST", f"{base}/diff_waiting/start?instanceID={first}", '"in"', text),
+            "running": settle(first, "RUNNING"),
+            "pause": http(sidecar, "POST", f"{base}/{first}/pause"),
+            "paused": settle(first, "SUSPENDED"),
+            "resume": http(sidecar, "POST", f"{base}/{first}/resume"),
+            "resumed": settle(first, "RUNNING"),
+            "raise": http(sidecar, "POST", f"{base}/{first}/raiseEvent/approve", '"ok"', text),
+            "done": settle(first, "COMPLETED"),
+            "output": http(sidecar, "GET", f"{base}/{first}")["body"].get("properties"),
+            "purge": http(sidecar, "POST", f"{base}/{first}/purge"),
+            "purged": status(first),
+            "start2": http(sidecar, "POST", f"/v1.0-beta1/workflows/dapr/diff_waiting/start?instanceID={second}"),
+            "running2": settle(second, "RUNNING"),
+            "terminate": http(sidecar, "POST", f"{base}/{second}/terminate"),
+            "terminated": settle(second, "TERMINATED"),
+            "bad_id": http(sidecar, "POST", f"{base}/diff_waiting/start?instanceID=bad!id"),
+            "long_id": http(sidecar, "POST", f"{base}/diff_waiting/start?instanceID={'x' * 65}"),
+        }
+        for verb in ("terminate", "pause", "resume", "purge", "raiseEvent/approve"):
+            answers[f"unknown {verb}"] = http(sidecar, "POST", f"{base}/{unknown}/{verb}")
+        http(sidecar, "POST", f"{base}/{second}/purge")
+    finally:
+        shutdown(runtime)
+    return scrub(answers, {first: "FIRST", second: "SECOND", unknown: "UNKNOWN"})
+
+
+def test_http_workflow_routes(on_both: OnBoth) -> None:
+    on_sandbox, on_daprd = on_both(http_routes)
+    assert on_sandbox["start"] == {"status": 202, "content_type": "application/json", "body": {"instanceID": "FIRST"},
+                                   "etag": False}
+    assert on_sandbox["done"] == [200, "COMPLETED"] and on_sandbox["purged"][0] == 404
+    same(on_sandbox, on_daprd)
