@@ -7,6 +7,7 @@ import re
 import threading
 from typing import Any
 
+import pytest
 from _waiting import WAIT
 from dapr.clients import DaprClient
 from differential import OnBoth, Sidecar, http, iso_time, raises, same, scrub, token
@@ -120,4 +121,47 @@ def delivery(sidecar: Sidecar) -> Any:
 def test_cloudevent_fields_on_delivery(on_both: OnBoth) -> None:
     on_sandbox, on_daprd = on_both(delivery)
     assert [e["source"] for e in on_sandbox["events"]] == ["APP"] * 4
+    same(on_sandbox, on_daprd)
+
+
+def backpressure(sidecar: Sidecar) -> Any:
+    """With one message delivered and not yet acked, does a second publish (and a bulk publish) return at once?"""
+    topic = token("t")
+    received: queue.Queue[Any] = queue.Queue()
+    with DaprClient(sidecar.grpc_endpoint) as client:
+        subscription = client.subscribe(PUBSUB, topic)
+
+        def read() -> None:
+            try:
+                for message in subscription:
+                    received.put(message)
+            except Exception as exc:  # noqa: BLE001 - closing ends the iteration with an error
+                received.put(exc)
+
+        threading.Thread(target=read, daemon=True).start()
+        try:
+            client.publish_event(PUBSUB, topic, '{"n": 1}', data_content_type="application/json")
+            first = received.get(timeout=WAIT)
+            returned = threading.Event()
+
+            def publish_more() -> None:
+                client.publish_event(PUBSUB, topic, '{"n": 2}', data_content_type="application/json")
+                client.publish_events(PUBSUB, topic, ['{"n": 3}', '{"n": 4}'], data_content_type="application/json")
+                returned.set()
+
+            threading.Thread(target=publish_more, daemon=True).start()
+            before_ack = returned.wait(2)
+            subscription.respond_success(first)
+            for _ in range(3):
+                subscription.respond_success(received.get(timeout=WAIT))
+            after_ack = returned.wait(WAIT)
+        finally:
+            subscription.close()
+    return {"returned_before_ack": before_ack, "returned_after_ack": after_ack}
+
+
+@pytest.mark.daprd_differs("inmemory-backpressure")
+def test_publish_does_not_wait_for_acks(on_both: OnBoth) -> None:
+    on_sandbox, on_daprd = on_both(backpressure)
+    assert on_sandbox == {"returned_before_ack": True, "returned_after_ack": True}
     same(on_sandbox, on_daprd)
