@@ -12,7 +12,7 @@ import dapr.ext.workflow._durabletask.internal.protos as pb
 import grpc
 import pytest
 from _workflow_support import shutdown
-from differential import OnBoth, Sidecar, as_dict, http, iso_time, same, scrub, token
+from differential import OnBoth, Sidecar, as_dict, http, iso_time, raises, same, scrub, token
 
 
 def make_runtime(sidecar: Sidecar) -> wf.WorkflowRuntime:
@@ -239,4 +239,36 @@ def test_http_workflow_routes(on_both: OnBoth) -> None:
     assert on_sandbox["start"] == {"status": 202, "content_type": "application/json", "body": {"instanceID": "FIRST"},
                                    "etag": False}
     assert on_sandbox["done"] == [200, "COMPLETED"] and on_sandbox["purged"][0] == 404
+    same(on_sandbox, on_daprd)
+
+
+def grpc_errors(sidecar: Sidecar) -> dict[str, Any]:
+    """The Durable Task API's answers for an instance that does not exist (the SDK client's calls, raw)."""
+    unknown = token("none")
+    runtime = make_runtime(sidecar)
+    runtime.start()
+    try:
+        with grpc.insecure_channel(sidecar.grpc_endpoint) as channel:
+            hub = stubs.TaskHubSidecarServiceStub(channel)
+            answers = {
+                "get": raises(lambda: as_dict(hub.GetInstance(pb.GetInstanceRequest(instanceId=unknown)))),
+                "terminate": raises(lambda: as_dict(hub.TerminateInstance(pb.TerminateRequest(instanceId=unknown)))),
+                "suspend": raises(lambda: as_dict(hub.SuspendInstance(pb.SuspendRequest(instanceId=unknown)))),
+                "resume": raises(lambda: as_dict(hub.ResumeInstance(pb.ResumeRequest(instanceId=unknown)))),
+                "raise": raises(
+                    lambda: as_dict(hub.RaiseEvent(pb.RaiseEventRequest(instanceId=unknown, name="approve")))
+                ),
+                "purge": raises(lambda: as_dict(hub.PurgeInstances(pb.PurgeInstancesRequest(instanceId=unknown)))),
+                "history": raises(
+                    lambda: as_dict(hub.GetInstanceHistory(pb.GetInstanceHistoryRequest(instanceId=unknown)))
+                ),
+            }
+    finally:
+        shutdown(runtime)
+    return scrub(answers, {unknown: "UNKNOWN"})
+
+
+def test_grpc_errors_for_unknown_instances(on_both: OnBoth) -> None:
+    on_sandbox, on_daprd = on_both(grpc_errors)
+    assert on_sandbox["get"] == {"no error": {}}
     same(on_sandbox, on_daprd)

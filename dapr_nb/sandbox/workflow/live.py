@@ -211,11 +211,11 @@ class LiveState:
             self.add_inbox(inst, engine.activity_result_event(task.request, resp, self.clock.now(), self.app_id), batch,
                            generation=key[1])  # fmt: skip
 
-    def require(self, instance_id: str) -> Instance:
-        """Return the instance or raise NOT_FOUND."""
+    def require(self, instance_id: str, code: str = "NOT_FOUND", message: str = "") -> Instance:
+        """Return the instance or raise ``code`` with daprd's ``message`` for the call (a generic one by default)."""
         inst = self.instances.get(instance_id)
         if inst is None:
-            raise EngineError("NOT_FOUND", f"no such instance exists: '{instance_id}'")
+            raise EngineError(code, message or f"no such instance exists: '{instance_id}'")
         return inst
 
     # -- applying outcomes ---------------------------------------------------------------------------
