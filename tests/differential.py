@@ -179,7 +179,11 @@ def http(
             parsed = json.loads(raw)
         except ValueError:
             parsed = {"not JSON": parsed}
-    return {"status": status, "content_type": content_type, "body": parsed, "etag": bool(resp_headers.get("ETag"))}
+    meta = {k.lower(): v for k, v in resp_headers.items() if k.lower().startswith("metadata.")}
+    answer = {"status": status, "content_type": content_type, "body": parsed, "etag": bool(resp_headers.get("ETag"))}
+    if meta:
+        answer["metadata_headers"] = {k: iso_time(v) if k.endswith("expiretime") else v for k, v in meta.items()}
+    return answer
 
 
 def exact(value: Any, replacements: Mapping[str, str]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from dapr.clients import DaprClient
@@ -11,6 +12,7 @@ from dapr.proto.runtime.v1 import state_pb2
 from differential import OnBoth, Sidecar, Stub, as_dict, http, iso_time, raises, same, scrub, token
 
 STORE = "statestore"
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def grpc_round_trip(sidecar: Sidecar) -> Any:
@@ -28,6 +30,7 @@ def grpc_round_trip(sidecar: Sidecar) -> Any:
         client.delete_state(STORE, key)
         deleted = client.get_state(STORE, key)
     answer = {
+        "etag_format": ["uuid" if UUID.match(e) else f"other: {e}" for e in (first.etag, second.etag)],
         "first": (first.data, bool(first.etag), first.headers.get("metadata")),
         "second": (second.data, second.etag != first.etag and bool(second.etag)),
         "missing": (missing.data, missing.etag),
@@ -42,6 +45,7 @@ def grpc_round_trip(sidecar: Sidecar) -> Any:
 def test_grpc_round_trip_and_etags(on_both: OnBoth) -> None:
     on_sandbox, on_daprd = on_both(grpc_round_trip)
     assert on_sandbox["first"][:2] == (b'{"n": 1}', True) and on_sandbox["stale_save"]["code"] == "ABORTED"
+    assert on_sandbox["etag_format"] == ["uuid", "uuid"]
     same(on_sandbox, on_daprd)
 
 
@@ -146,6 +150,8 @@ def http_state(sidecar: Sidecar) -> Any:
             {"operations": [{"operation": "delete", "request": {"key": b}}]},
         ),
         "after": http(sidecar, "GET", f"{base}/{b}"),
+        "ttl_save": http(sidecar, "POST", f"{base}?metadata.ttlInSeconds=600", [{"key": b + "-ttl", "value": 1}]),
+        "ttl_get": http(sidecar, "GET", f"{base}/{b}-ttl"),
         "unknown_store": http(sidecar, "GET", "/v1.0/state/nostore/k"),
         "unknown_store_save": http(sidecar, "POST", "/v1.0/state/nostore", [{"key": "k", "value": 1}]),
         "malformed": http(sidecar, "POST", base, '[{"key": '),
@@ -162,4 +168,5 @@ def test_http_state_api(on_both: OnBoth) -> None:
     on_sandbox, on_daprd = on_both(http_state)
     assert on_sandbox["get"]["body"] == {"n": 1} and on_sandbox["get"]["etag"]
     assert on_sandbox["missing"]["status"] == 204 and on_sandbox["stale"]["status"] == 409
+    assert on_sandbox["ttl_get"]["metadata_headers"] == {"metadata.ttlexpiretime": "rfc3339"}
     same(on_sandbox, on_daprd)
