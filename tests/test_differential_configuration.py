@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import queue
+import re
 import time
 from typing import Any
 
 import pytest
 from _waiting import WAIT
 from dapr.clients import DaprClient
-from differential import OnBoth, Sidecar, http, raises, same, scrub, token
+from differential import OnBoth, Sidecar, http, raises, raw_http, same, scrub, token
 from sidecars import set_config
 
 STORE = "configstore"
+VERSION_FIELD = re.compile(rb',"version":"[^"]*"')
 
 
 def item(value: Any) -> dict[str, Any]:
@@ -38,7 +40,7 @@ def changed(sidecar: Sidecar, key: str, updates: queue.Queue[Any]) -> Any:
 def configuration(sidecar: Sidecar) -> Any:
     """Get items by key (one missing), an unknown store; subscribe, change an item, read the update."""
     a, b = token("a"), token("b")
-    set_config(sidecar, {a: "one", b: "two"})
+    set_config(sidecar, {a: "one", b: "t<w>o &amp; é"})
     updates: queue.Queue[Any] = queue.Queue()
     with DaprClient(sidecar.grpc_endpoint) as client:
         got = client.get_configuration(STORE, [a, b, a + "-missing"])
@@ -46,7 +48,6 @@ def configuration(sidecar: Sidecar) -> Any:
         sub_id = client.subscribe_configuration(STORE, [a], lambda _id, resp: updates.put(resp))
         update = changed(sidecar, a, updates)
         stopped = client.unsubscribe_configuration(STORE, sub_id)
-    set_config(sidecar, {a: None, b: None})
     answer = {
         "got": {k: item(v) for k, v in got.items.items()},
         "unknown": unknown,
@@ -54,9 +55,16 @@ def configuration(sidecar: Sidecar) -> Any:
         "sub_id": bool(sub_id),
         "stopped": stopped,
         "http_get": http(sidecar, "GET", f"/v1.0/configuration/{STORE}?key={b}"),
+        "http_raw": raw_http(sidecar, "GET", f"/v1.0/configuration/{STORE}?key={b}"),
         "http_unknown": http(sidecar, "GET", f"/v1.0/configuration/nostore?key={b}"),
     }
+    set_config(sidecar, {a: None, b: None})
     versions = [answer["got"][a].pop("version"), answer["got"][b].pop("version"), answer["update"][a].pop("version")]
+    versions.append(answer["http_get"]["body"][b].pop("version", ""))
+    status, content_type, raw = answer["http_raw"]
+    raw_versions = VERSION_FIELD.findall(raw)  # the HTTP bytes, less the version (compared with the others)
+    answer["http_raw"] = (status, content_type, VERSION_FIELD.sub(b"", raw))
+    versions.append([v.decode() for v in raw_versions])
     answer["versions"] = versions
     return scrub(answer, {a: "A", b: "B"})
 
@@ -69,11 +77,12 @@ def without_versions(answer: dict[str, Any]) -> dict[str, Any]:
 def test_get_and_subscribe(on_both: OnBoth) -> None:
     on_sandbox, on_daprd = on_both(configuration)
     assert on_sandbox["got"]["A"]["value"] == "one" and on_sandbox["update"]["A"]["value"] == "uno"
+    assert on_sandbox["http_get"]["status"] == 200
     same(without_versions(on_sandbox), without_versions(on_daprd))
 
 
 @pytest.mark.daprd_differs("config-version")
 def test_item_versions(on_both: OnBoth) -> None:
     on_sandbox, on_daprd = on_both(configuration)
-    assert on_sandbox["versions"] == ["1", "1", "2"]
+    assert on_sandbox["versions"] == ["1", "1", "2", "1", [',"version":"1"']]
     same(on_sandbox["versions"], on_daprd["versions"])
