@@ -394,4 +394,6 @@ def test_rerun_from_event(client: wf.DaprWorkflowClient) -> None:
 
 def test_unknown_instance(client: wf.DaprWorkflowClient) -> None:
     assert client.get_workflow_state(f"nope-{key()}") is None
-    client.raise_workflow_event(f"nope-{key()}", "x", data=1)  # discarded, no error
+    with pytest.raises(grpc.RpcError) as unknown:  # as daprd answers (tests/test_differential_workflow.py)
+        client.raise_workflow_event(f"nope-{key()}", "x", data=1)
+    assert unknown.value.code() == grpc.StatusCode.UNKNOWN and unknown.value.details() == "no such instance exists"
