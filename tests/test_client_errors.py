@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import pytest
 from clienthelp import async_client_for, client_for, run
+from sidecars import Sidecar
 
 from dapr_nb.client import AsyncClient, Client
 from dapr_nb.core.ops import RetryPolicy
@@ -97,13 +98,13 @@ def test_retries_are_logged_not_printed(caplog: pytest.LogCaptureFixture, capsys
     assert capsys.readouterr().out == ""
 
 
-def test_wait_ready_returns_metadata(sandbox: Sandbox) -> None:
-    with client_for(sandbox) as client:
-        assert client.wait_ready(timeout=5).app_id == "sandbox"
-    assert run(_async_ready(sandbox)) == "sandbox"
+def test_wait_ready_returns_metadata(sidecar: Sidecar) -> None:
+    with client_for(sidecar) as client:
+        assert client.wait_ready(timeout=5).app_id == sidecar.app_id
+    assert run(_async_ready(sidecar)) == sidecar.app_id
 
 
-async def _async_ready(sb: Sandbox) -> str:
+async def _async_ready(sb: Sidecar) -> str:
     async with async_client_for(sb) as client:
         return (await client.wait_ready(timeout=5)).app_id
 

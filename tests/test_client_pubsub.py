@@ -1,4 +1,4 @@
-"""Pub/sub through both clients against the sandbox: publish, bulk publish, streaming ack outcomes, drained close."""
+"""Pub/sub through both clients on both sidecars: publish, bulk publish, streaming ack outcomes, drained close."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from clienthelp import async_client_for, client_for, run
+from sidecars import Sidecar
 
 from dapr_nb.client import AsyncClient, Client
 from dapr_nb.core.results import TopicMessage
@@ -17,8 +18,8 @@ WAIT = 10.0
 
 
 @pytest.fixture
-def client(sandbox: Sandbox) -> Client:
-    with client_for(sandbox) as c:
+def client(sidecar: Sidecar) -> Client:
+    with client_for(sidecar) as c:
         yield c  # type: ignore[misc]
 
 
@@ -109,7 +110,7 @@ def test_unknown_pubsub(client: Client, unique: Callable[[str], str]) -> None:
         client.subscribe("no-such-pubsub", unique("t"))
 
 
-def test_async_subscription_ack_outcomes(sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+def test_async_subscription_ack_outcomes(sidecar: Sidecar, unique: Callable[[str], str]) -> None:
     topic, dead = unique("t"), unique("dead")
 
     async def main(client: AsyncClient) -> list[object]:
@@ -136,10 +137,10 @@ def test_async_subscription_ack_outcomes(sandbox: Sandbox, unique: Callable[[str
                 seen.append(await empty.next_message(0.3))
             return seen
 
-    assert run(main(async_client_for(sandbox))) == [{"n": 1}, "two", "two", None]
+    assert run(main(async_client_for(sidecar))) == [{"n": 1}, "two", "two", None]
 
 
-def test_async_iteration_and_drained_close(sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+def test_async_iteration_and_drained_close(sidecar: Sidecar, unique: Callable[[str], str]) -> None:
     topic = unique("t")
 
     async def main(client: AsyncClient) -> list[object]:
@@ -157,7 +158,7 @@ def test_async_iteration_and_drained_close(sandbox: Sandbox, unique: Callable[[s
                 got.append(await again.next_message(0.3))
             return got
 
-    assert run(main(async_client_for(sandbox))) == [1, 2, 3, None]
+    assert run(main(async_client_for(sidecar))) == [1, 2, 3, None]
 
 
 def test_sync_iteration(client: Client, unique: Callable[[str], str]) -> None:

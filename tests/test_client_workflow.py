@@ -1,4 +1,4 @@
-"""Workflow management through both clients against a sandbox with the official SDK's WorkflowRuntime as worker."""
+"""Workflow management through both clients on both sidecars, with the official SDK's WorkflowRuntime as worker."""
 
 from __future__ import annotations
 
@@ -7,27 +7,32 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _workflow_support import doubler_sandbox
+from _workflow_support import doubler_sandbox, doubler_worker
 from clienthelp import async_client_for, client_for, run
+from sidecars import Sidecar, is_daprd
 
 from dapr_nb.client import AsyncClient, Client
 from dapr_nb.core.ops import RetryPolicy
 from dapr_nb.errors import DaprError, DeadlineExceeded, NotFound
-from dapr_nb.sandbox import Sandbox
+from dapr_nb.sidecar import SidecarEndpoints
 
 WAIT = 20.0
 
 
 @pytest.fixture(scope="module")
-def wf_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A sandbox of its own with a worker, so no other test's worker receives these workflows."""
+def wf_sidecar(sidecar: Sidecar, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SidecarEndpoints]:
+    """The sidecar with a ``doubler`` worker; for the sandbox one of its own, so no other test's worker interferes."""
+    if is_daprd(sidecar):
+        with doubler_worker(sidecar) as served:
+            yield served
+        return
     with doubler_sandbox(tmp_path_factory.mktemp("wf")) as sb:
         yield sb
 
 
 @pytest.fixture
-def client(wf_sandbox: Sandbox) -> Iterator[Client]:
-    with client_for(wf_sandbox) as c:
+def client(wf_sidecar: SidecarEndpoints) -> Iterator[Client]:
+    with client_for(wf_sidecar) as c:
         yield c
 
 
@@ -79,11 +84,11 @@ def test_waiting_is_bounded(client: Client, unique: Callable[[str], str]) -> Non
 
 
 def test_retries_never_outlast_the_wait_timeout(
-    wf_sandbox: Sandbox, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+    wf_sidecar: SidecarEndpoints, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     budget, hang = 0.5, 5.0  # 3 retries around a 0.5 s wait took ~7 s before the budget; a hang bound only
     monkeypatch.setenv("DAPR_API_MAX_RETRIES", "3")
-    with client_for(wf_sandbox) as client:
+    with client_for(wf_sidecar) as client:
         iid = client.start_workflow("doubler", 1, instance_id=unique("retried"))  # nobody raises "go"
         started = time.monotonic()
         with pytest.raises(DeadlineExceeded) as info:
@@ -97,11 +102,11 @@ def test_retries_never_outlast_the_wait_timeout(
                     await aclient.wait_for_workflow_completion(iid, timeout=budget)
                 return time.monotonic() - began
 
-        assert run(main(async_client_for(wf_sandbox, retry=RetryPolicy(max_attempts=3)))) < hang
+        assert run(main(async_client_for(wf_sidecar, retry=RetryPolicy(max_attempts=3)))) < hang
         client.terminate_workflow(iid)
 
 
-def test_async_client_workflow(wf_sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+def test_async_client_workflow(wf_sidecar: SidecarEndpoints, unique: Callable[[str], str]) -> None:
     async def main(client: AsyncClient) -> Any:
         async with client:
             iid = await client.start_workflow("doubler", 2, instance_id=unique("async"))
@@ -111,4 +116,4 @@ def test_async_client_workflow(wf_sandbox: Sandbox, unique: Callable[[str], str]
             assert done is not None
             return done.output
 
-    assert run(main(async_client_for(wf_sandbox))) == [4, {}]
+    assert run(main(async_client_for(wf_sidecar))) == [4, {}]
