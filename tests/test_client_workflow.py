@@ -43,7 +43,7 @@ def test_start_wait_event_complete_history(client: Client, unique: Callable[[str
     client.raise_workflow_event(iid, "go", 0)  # a falsy payload is still a payload
     done = client.wait_for_workflow_completion(iid, timeout=WAIT)
     assert done is not None and done.status == "COMPLETED" and done.output == [42, 0] and done.input == 21
-    assert done.is_terminal and done.execution_id and done.completed_at is not None and done.tags == {"team": "a"}
+    assert done.is_terminal and done.created_at is not None and done.started_at is not None
     history = client.get_workflow_history(iid)
     kinds = [e.kind for e in history]
     assert kinds[0] == "workflowStarted" and "taskScheduled" in kinds and kinds[-1] == "executionCompleted"
@@ -58,6 +58,16 @@ def test_start_wait_event_complete_history(client: Client, unique: Callable[[str
     assert client.get_workflow(iid) is None
     with pytest.raises(NotFound):
         client.get_workflow_history(iid)
+
+
+@pytest.mark.daprd_differs("workflow-state-fields")
+def test_state_carries_execution_id_completion_time_and_tags(client: Client, unique: Callable[[str], str]) -> None:
+    iid = client.start_workflow("doubler", 1, instance_id=unique("fields"), tags={"team": "a"})
+    client.wait_for_workflow_start(iid, timeout=WAIT)
+    client.raise_workflow_event(iid, "go", None)
+    done = client.wait_for_workflow_completion(iid, timeout=WAIT)
+    assert done is not None and done.status == "COMPLETED"
+    assert done.execution_id and done.completed_at is not None and done.tags == {"team": "a"}
 
 
 def test_suspend_resume_terminate(client: Client, unique: Callable[[str], str]) -> None:
