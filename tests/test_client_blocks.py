@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from clienthelp import async_client_for, client_for, run
-from sidecars import Sidecar, set_config
+from sidecars import Sidecar, config_watch_live, set_config
 
 from dapr_nb.client import AsyncClient, Client
 from dapr_nb.errors import Conflict, DaprError
@@ -37,6 +37,7 @@ def test_configuration_get_and_subscribe(client: Client, sidecar: Sidecar, uniqu
     assert [(i.key, i.value) for i in items] == [(key, "on")]
     with client.subscribe_configuration("configstore", [key]) as watch:
         assert watch.id
+        config_watch_live(sidecar, [key])
         set_config(sidecar, {key: "off"})
         update = watch.next_update(WAIT)
         assert update is not None and update.id == watch.id and update.items[0].value == "off"
@@ -52,6 +53,7 @@ def test_async_configuration_subscribe(sidecar: Sidecar, unique: Callable[[str],
         async with client:
             watch = await client.subscribe_configuration("configstore", [key])
             assert watch.id
+            config_watch_live(sidecar, [key])
             set_config(sidecar, {key: "v2"})
             update = await watch.next_update(WAIT)
             await watch.close()
