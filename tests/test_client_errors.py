@@ -130,9 +130,20 @@ def test_deadline_from_settings() -> None:
     assert info.value.code == "DEADLINE_EXCEEDED" and isinstance(info.value, TimeoutError)
 
 
-def test_shutdown_stops_the_sidecar(make_sandbox: Callable[..., Sandbox]) -> None:
-    sb = make_sandbox()
-    with client_for(sb) as client:
+@pytest.fixture(params=SIDECARS)
+def own_sidecar(request: pytest.FixtureRequest, make_sandbox: Callable[..., Sandbox]) -> Iterator[Sidecar]:
+    """A sidecar for this test only (it may stop it): a sandbox, then a real daprd."""
+    if request.param == "sandbox":
+        yield make_sandbox()
+        return
+    if not binaries().present():
+        pytest.skip("daprd not built: run `dapr-nb daprd build`")
+    with Daprd() as sidecar:
+        yield sidecar
+
+
+def test_shutdown_stops_the_sidecar(own_sidecar: Sidecar) -> None:
+    with client_for(own_sidecar) as client:
         client.shutdown()
         deadline = time.monotonic() + 20
         with pytest.raises(SidecarUnavailable):
