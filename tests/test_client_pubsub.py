@@ -39,7 +39,7 @@ def publishing(send: Callable[[], Any]) -> Iterator[dict[str, Any]]:
     """Run ``send`` in a thread while the test reads; on exit wait for it and hand back its result (``"result"``).
 
     daprd's pubsub.in-memory answers a publish only once the subscriber has acked the topic's previous message
-    (difference ``inmemory-publish-waits``), so a test that publishes several messages reads them meanwhile.
+    (difference ``inmemory-backpressure``), so a test that publishes several messages reads them meanwhile.
     """
     outcome: dict[str, Any] = {}
 
@@ -73,7 +73,7 @@ def test_publish_and_receive_decoded_by_content_type(client: Client, unique: Cal
     ]
     with client.subscribe(PUBSUB, topic) as sub:
         received = []
-        for send in sends:  # one at a time (inmemory-publish-waits)
+        for send in sends:  # one at a time (inmemory-backpressure)
             send()
             message = _next(sub)
             sub.success(message)
@@ -96,7 +96,7 @@ def test_bulk_publish(client: Client, unique: Callable[[str], str]) -> None:
     assert sorted(got) == list(range(5))  # daprd publishes a bulk's entries concurrently: any order
 
 
-@pytest.mark.daprd_differs("inmemory-publish-waits")
+@pytest.mark.daprd_differs("inmemory-backpressure")
 def test_publish_returns_while_a_message_is_unacked(client: Client, sidecar: Sidecar,
                                                     unique: Callable[[str], str]) -> None:
     topic = unique("t")
@@ -202,7 +202,7 @@ def test_async_subscription_ack_outcomes(sidecar: Sidecar, unique: Callable[[str
                 first = await sub.next_message(WAIT)
                 assert first is not None
                 await sub.success(first)
-                await client.publish_bulk(PUBSUB, topic, ["two"])  # once the first is acked (inmemory-publish-waits)
+                await client.publish_bulk(PUBSUB, topic, ["two"])  # once the first is acked (inmemory-backpressure)
                 second = await sub.next_message(WAIT)
                 assert second is not None
                 await sub.drop(second)
@@ -224,7 +224,7 @@ def test_async_iteration_and_drained_close(sidecar: Sidecar, unique: Callable[[s
         async with client:
             sub = await client.subscribe(PUBSUB, topic)
 
-            async def send() -> None:  # in order, each once the last is acked (inmemory-publish-waits)
+            async def send() -> None:  # in order, each once the last is acked (inmemory-backpressure)
                 for n in (1, 2, 3):
                     await client.publish(PUBSUB, topic, n)
 
