@@ -11,6 +11,7 @@ it is a strict xfail, and ``key`` must be a row of the README's differences tabl
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ import pytest
 
 from dapr_nb.daprd import Daprd, binaries
 from dapr_nb.sandbox import Sandbox
+from dapr_nb.sandbox.appchannel.nameres import ENV as NAMERES_ENV
 
 Sidecar = Sandbox | Daprd
 SIDECARS = ("sandbox", "daprd")
@@ -53,6 +55,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("sidecar") == "daprd":
             item.add_marker(pytest.mark.xfail(strict=True, reason=f"documented difference from daprd: {key}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_name_resolution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Register this session's sandboxes in a directory of its own, not the user's (other sessions run beside)."""
+    previous = os.environ.get(NAMERES_ENV)
+    os.environ[NAMERES_ENV] = str(tmp_path_factory.mktemp("nameresolution"))
+    yield
+    if previous is None:
+        os.environ.pop(NAMERES_ENV, None)
+    else:
+        os.environ[NAMERES_ENV] = previous
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,8 @@ from dapr.proto.runtime.v1 import dapr_pb2, dapr_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from ..sidecar import bracket
+from .appchannel.channel import PROTOCOLS, AppSettings, wait_for_app
+from .appchannel.nameres import Entry, Registry
 from .errors import ComponentError
 from .grpc_api import DaprApi
 from .grpc_api._base import CallLimit, TokenInterceptor
@@ -69,6 +71,21 @@ class SandboxConfig:
     api_token: str = field(default="", repr=False)  # never shown in a repr (logs, notebooks)
     max_concurrent_streams: int = MAX_CONCURRENT_STREAMS
     http_limits: HttpLimits = field(default_factory=HttpLimits)
+    app_port: int | None = None
+    """``--app-port``: the app channel calls the app here (None: no app channel, as daprd without it)."""
+    app_protocol: str = "http"
+    app_channel_address: str = "127.0.0.1"
+    app_api_token: str = field(default="", repr=False)  # APP_API_TOKEN: sent to the app as dapr-api-token
+    app_wait_timeout: float | None = None
+    """Seconds to wait for the app's port at start-up (None: as long as it takes, like daprd)."""
+    nameres_dir: Path | None = None
+    """Where sandboxes find each other by app id (None: ``$DAPR_NB_NAMERES_DIR`` or ``~/.dapr_nb/nameresolution``)."""
+
+    def app_settings(self) -> AppSettings | None:
+        """Return the app channel's settings, None without ``--app-port``."""
+        if self.app_port is None:
+            return None
+        return AppSettings(self.app_port, self.app_protocol, self.app_channel_address, self.app_api_token)
 
     def check(self) -> None:
         """Refuse settings that would expose an unauthenticated sidecar."""
@@ -77,6 +94,10 @@ class SandboxConfig:
                 f"refusing to listen on {self.host} without an API token: set DAPR_API_TOKEN or pass "
                 "--api-token-file, or keep the default --host 127.0.0.1"
             )
+        if self.app_protocol not in PROTOCOLS:
+            raise ComponentError(f"--app-protocol {self.app_protocol} is not supported by the sandbox: use http, grpc")
+        if self.app_port is not None and not 0 < self.app_port < 65536:
+            raise ComponentError(f"--app-port must be a TCP port (1-65535), got {self.app_port}")
         if self.max_concurrent_streams < 1:
             raise ComponentError(f"--max-concurrent-streams must be at least 1, got {self.max_concurrent_streams}")
 
@@ -144,6 +165,7 @@ class SandboxServer:
         self._pool: futures.ThreadPoolExecutor | None = None
         self._http: HttpApiServer | None = None
         self._lock_file: IO[str] | None = None
+        self._registry: Registry | None = None
         self._stopped = threading.Event()
 
     @property
@@ -160,11 +182,49 @@ class SandboxServer:
         self._lock_file = lock_data_dir(cfg.data_dir)
         try:
             self.runtime = build_runtime(cfg.app_id, cfg.data_dir, cfg.resources_path)
+            self._start_app_channel(self.runtime)
             self._start_grpc()
             self._start_http()
+            self._register(self.runtime)
+            self._wait_for_app()
         except BaseException:
             self.stop()
             raise
+
+    def _start_app_channel(self, runtime: Runtime) -> None:
+        from .appchannel.direct import DirectMessaging, make_channel  # noqa: PLC0415
+
+        settings = self.config.app_settings()
+        self._registry = Registry(self.config.nameres_dir)
+        channel = make_channel(settings) if settings is not None else None
+        runtime.services["direct"] = DirectMessaging(runtime.app_id, channel, self._registry)
+
+    def _register(self, runtime: Runtime) -> None:
+        """Enter this sandbox in the name-resolution registry, so other sandboxes can invoke its app."""
+        if self._registry is None:
+            return
+        host = self.config.host if self.config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        secret = runtime.services["direct"].secret
+        entry = Entry(runtime.app_id, os.getpid(), host, self.http_port, self.grpc_port, secret)
+        try:
+            self._registry.register(entry)
+        except OSError as exc:
+            log.warning("cannot register app id %s in %s: %s; other sandboxes will not find it",
+                        runtime.app_id, self._registry.directory, exc)  # fmt: skip
+
+    def _wait_for_app(self) -> None:
+        """Wait for the app's port as daprd does before it serves the app channel."""
+        settings = self.config.app_settings()
+        if settings is None:
+            return
+        log.info("waiting for the app on %s:%d (%s)", settings.address, settings.port, settings.protocol)
+        timeout = self.config.app_wait_timeout
+        if not wait_for_app(settings, float("inf") if timeout is None else timeout):
+            raise ComponentError(
+                f"the app did not listen on {settings.address}:{settings.port} within {timeout:.0f}s "
+                "(--app-port): start the app first, or check its port"
+            )
+        log.info("the app is listening on %s:%d", settings.address, settings.port)
 
     def _start_grpc(self) -> None:
         self._pool = futures.ThreadPoolExecutor(max_workers=GRPC_THREADS, thread_name_prefix="dapr-nb-grpc")
@@ -231,6 +291,8 @@ class SandboxServer:
         self._stopped.set()
         clean = True
         began = time.monotonic()
+        if self._registry is not None:
+            self._registry.unregister()
         if self._http is not None:
             clean = _bounded(self._stop_http, STOP_MARGIN, "http") and clean
         http_done = time.monotonic()
