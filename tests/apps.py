@@ -1,0 +1,159 @@
+"""Run the apps the app-channel tests invoke: FastAPI (uvicorn), Flask (werkzeug) and ``dapr.ext.grpc.App``.
+
+Each runs on a free 127.0.0.1 port in a daemon thread of the test process and is stopped by the
+context manager; they are the official SDK's own app frameworks, unmodified.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import fastapi
+import flask
+from dapr.ext.grpc import App, InvokeMethodRequest, InvokeMethodResponse
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+def free_port() -> int:
+    """Return a port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    """Wait until 127.0.0.1:``port`` accepts connections."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+@contextmanager
+def serve_asgi(app: Any) -> Iterator[int]:
+    """Serve an ASGI app with uvicorn; yield its port."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise TimeoutError("uvicorn did not start")
+        time.sleep(0.01)
+    port = int(server.servers[0].sockets[0].getsockname()[1])
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(5)
+
+
+@contextmanager
+def serve_wsgi(app: Any) -> Iterator[int]:
+    """Serve a WSGI app (Flask) with werkzeug's threaded server; yield its port."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="test-werkzeug", daemon=True)
+    thread.start()
+    try:
+        yield int(server.port)
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@contextmanager
+def serve_grpc(app: Any) -> Iterator[int]:
+    """Run a ``dapr.ext.grpc.App`` on a free port; yield the port."""
+    port = free_port()
+    thread = threading.Thread(target=app.run, args=(port, "127.0.0.1"), name="test-grpc-app", daemon=True)
+    thread.start()
+    wait_port(port)
+    try:
+        yield port
+    finally:
+        app.stop()
+        thread.join(5)
+
+
+def fastapi_app(name: str) -> fastapi.FastAPI:
+    """Return a FastAPI service: ``/hello`` echoes the call, ``/orders/{id}`` answers 201, ``/fail`` 503."""
+    api = fastapi.FastAPI()
+
+    @api.api_route("/hello", methods=["GET", "POST", "PUT", "DELETE"])
+    async def hello(request: fastapi.Request) -> fastapi.Response:
+        body = await request.body()
+        seen = {"app": name, "verb": request.method, "query": request.url.query, "body": body.decode(),
+                "headers": {k.lower(): v for k, v in request.headers.items()}}  # fmt: skip
+        return fastapi.Response(json.dumps(seen), media_type="application/json", headers={"x-served-by": name})
+
+    @api.post("/orders/{order_id}")
+    async def create(order_id: str, request: fastapi.Request) -> fastapi.Response:
+        order = await request.json()
+        return fastapi.Response(json.dumps({"id": order_id, **order}), status_code=201, media_type="application/json",
+                                headers={"location": f"/orders/{order_id}"})  # fmt: skip
+
+    @api.get("/fail")
+    async def fail() -> fastapi.Response:
+        return fastapi.Response("try later", status_code=503, media_type="text/plain", headers={"retry-after": "1"})
+
+    return api
+
+
+def flask_app(name: str) -> flask.Flask:
+    """Return a Flask service with the same routes as :func:`fastapi_app`."""
+    web = flask.Flask(name)
+    request = flask.request
+
+    @web.route("/hello", methods=["GET", "POST", "PUT", "DELETE"])
+    def hello() -> flask.Response:
+        seen = {"app": name, "verb": request.method, "query": request.query_string.decode(),
+                "body": request.get_data().decode(), "headers": {k.lower(): v for k, v in request.headers.items()}}
+        return flask.Response(json.dumps(seen), mimetype="application/json", headers={"x-served-by": name})  # fmt: skip
+
+    @web.post("/orders/<order_id>")
+    def create(order_id: str) -> flask.Response:
+        order = request.get_json()
+        return flask.Response(json.dumps({"id": order_id, **order}), status=201, mimetype="application/json",
+                              headers={"location": f"/orders/{order_id}"})  # fmt: skip
+
+    @web.get("/fail")
+    def fail() -> flask.Response:
+        return flask.Response("try later", status=503, mimetype="text/plain", headers={"retry-after": "1"})
+
+    return web
+
+
+def grpc_app(name: str) -> App:
+    """Return a ``dapr.ext.grpc.App``: ``hello`` echoes the call, ``shout`` upper-cases, ``boom`` raises."""
+    app = App()
+
+    @app.method(name="hello")
+    def hello(request: InvokeMethodRequest) -> InvokeMethodResponse:
+        seen = {"app": name, "content_type": request.content_type, "body": request.text(),
+                "metadata": {k: v[0] for k, v in request.metadata.items() if not k.endswith("-bin")}}  # fmt: skip
+        return InvokeMethodResponse(json.dumps(seen), "application/json", headers=(("x-served-by", name),))
+
+    @app.method(name="shout")
+    def shout(request: InvokeMethodRequest) -> str:
+        return request.text().upper()
+
+    @app.method(name="boom")
+    def boom(request: InvokeMethodRequest) -> str:
+        raise ValueError("kaboom")
+
+    return app

@@ -1,0 +1,244 @@
+"""The sandbox's app channel through the official SDK, unmodified: FastAPI, Flask and gRPC apps, over real sockets.
+
+Three sandboxes, each with its own app (``orders``: FastAPI, ``shop``: Flask, ``grpcsvc``: a
+``dapr.ext.grpc.App``), find each other by app id through the session's name-resolution directory:
+an invocation from ``orders`` of ``shop`` goes orders' sidecar → shop's sidecar → shop's app.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from dapr.clients import DaprClient
+from dapr.clients.exceptions import DaprHttpError
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from dapr_nb.sandbox import Sandbox, SandboxStartError
+from dapr_nb.sandbox.appchannel import nameres
+from tests.apps import (
+    TRACEPARENT,
+    fastapi_app,
+    flask_app,
+    free_port,
+    grpc_app,
+    serve_asgi,
+    serve_grpc,
+    serve_wsgi,
+)
+from tests.conftest import point_sdk_at
+
+APP_TOKEN = "app-secret-token"
+pytestmark = pytest.mark.filterwarnings(
+    # The SDK's sync HTTP invoke_method makes a new event loop per call and never closes it (nor its sockets).
+    "ignore::pytest.PytestUnraisableExceptionWarning"
+)
+
+
+@pytest.fixture(scope="module")
+def orders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """Sandbox ``orders`` with a FastAPI app (and an app token for it)."""
+    with serve_asgi(fastapi_app("orders")) as port, Sandbox(
+        app_id="orders", app_port=port, app_api_token=APP_TOKEN, data_dir=tmp_path_factory.mktemp("orders")
+    ) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """Sandbox ``shop`` with a Flask app."""
+    with serve_wsgi(flask_app("shop")) as port, Sandbox(
+        app_id="shop", app_port=port, data_dir=tmp_path_factory.mktemp("shop")
+    ) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def grpcsvc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """Sandbox ``grpcsvc`` with a ``dapr.ext.grpc.App``."""
+    with serve_grpc(grpc_app("grpcsvc")) as port, Sandbox(
+        app_id="grpcsvc", app_port=port, app_protocol="grpc", data_dir=tmp_path_factory.mktemp("grpcsvc")
+    ) as sb:
+        yield sb
+
+
+@pytest.fixture
+def via(monkeypatch: pytest.MonkeyPatch) -> object:
+    """Return a function that points the SDK at a sandbox, over HTTP (default) or gRPC invocation."""
+
+    def point(sb: Sandbox, protocol: str = "http") -> DaprClient:
+        point_sdk_at(monkeypatch, sb)
+        monkeypatch.setenv("DAPR_API_METHOD_INVOCATION_PROTOCOL", protocol)
+        return DaprClient()
+
+    return point
+
+
+def test_fastapi_app_answers_invoke_method_with_headers_query_and_body(orders: Sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    with via(orders) as client:
+        query = (("a", "1"), ("b", "x y"))
+        resp = client.invoke_method("orders", "hello", data=b"ping", http_verb="PUT", http_querystring=query,
+                                    metadata=(("x-custom", "c1"),))  # fmt: skip
+    seen = json.loads(resp.data)
+    assert (resp.status_code, seen["app"], seen["verb"], seen["body"]) == (200, "orders", "PUT", "ping")
+    assert seen["query"] == "a=1&b=x+y"
+    assert seen["headers"]["x-custom"] == "c1"
+    assert seen["headers"]["dapr-api-token"] == APP_TOKEN  # APP_API_TOKEN reaches the app, as daprd sends it
+    assert "dapr-caller-app-id" not in seen["headers"]  # a sidecar's own app: no caller headers, as daprd
+    assert _header(resp, "x-served-by") == ["orders"]
+    assert _header(resp, "traceparent")[0].startswith("00-")
+
+
+def test_status_codes_and_response_headers_pass_through(orders: Sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    with via(orders) as client:
+        made = client.invoke_method("orders", "orders/7", data=json.dumps({"qty": 2}), http_verb="POST")
+        assert (made.status_code, made.json(), _header(made, "location")) == (201, {"id": "7", "qty": 2}, ["/orders/7"])
+        with pytest.raises(DaprHttpError) as failed:
+            client.invoke_method("orders", "fail", data=b"", http_verb="GET")
+    assert failed.value.status_code == 503
+
+
+def test_flask_app_is_invoked_from_another_sandbox_with_caller_headers(orders: Sandbox, shop: Sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    with via(orders) as client:
+        resp = client.invoke_method("shop", "hello", data=b"hi", http_verb="POST",
+                                    metadata=(("traceparent", TRACEPARENT), ("x-custom", "c2")))  # fmt: skip
+        made = client.invoke_method("shop", "orders/9", data=json.dumps({"qty": 1}), http_verb="POST")
+    seen = json.loads(resp.data)
+    assert (seen["app"], seen["verb"], seen["body"]) == ("shop", "POST", "hi")
+    headers = seen["headers"]
+    assert (headers["dapr-caller-app-id"], headers["dapr-callee-app-id"], headers["dapr-caller-namespace"]) == (
+        "orders", "shop", "default")  # fmt: skip
+    assert headers["x-custom"] == "c2" and "x-forwarded-for" in headers and "forwarded" in headers
+    assert "dapr-api-token" not in headers  # shop has no app token; orders' never leaves orders
+    trace_id = TRACEPARENT.split("-")[1]
+    assert headers["traceparent"].split("-")[1] == trace_id != headers["traceparent"].split("-")[2]
+    assert _header(resp, "traceparent")[0].split("-")[1] == trace_id
+    assert (made.status_code, _header(made, "location")) == (201, ["/orders/9"])
+
+
+def test_the_other_way_round_over_grpc(orders: Sandbox, shop: Sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    with via(shop, "grpc") as client:
+        resp = client.invoke_method("orders", "hello", data=b"from-shop", http_verb="DELETE",
+                                    http_querystring=(("k", "v"),))  # fmt: skip
+        with pytest.raises(grpc.RpcError) as failed:
+            client.invoke_method("orders", "fail", data=b"", http_verb="GET")
+    seen = json.loads(resp.data)
+    assert (seen["app"], seen["verb"], seen["query"], seen["body"]) == ("orders", "DELETE", "k=v", "from-shop")
+    assert (seen["headers"]["dapr-caller-app-id"], seen["headers"]["dapr-api-token"]) == ("shop", APP_TOKEN)
+    assert _header(resp, "dapr-http-status") == ["200"]
+    assert _header(resp, "x-served-by") == ["orders"]
+    error = failed.value
+    assert (error.code().name, error.details()) == ("UNAVAILABLE", "Service Unavailable")
+    info = _error_info(error)
+    assert info.reason == "Service Unavailable"
+    assert dict(info.metadata) == {"http.code": "503", "http.error_message": "try later"}
+
+
+def test_grpc_app_method_over_http_and_grpc(grpcsvc: Sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    with via(grpcsvc) as client:
+        over_http = client.invoke_method("grpcsvc", "hello", data=b"x", content_type="text/plain",
+                                         http_verb="POST", http_querystring=(("q", "1"),))  # fmt: skip
+        with pytest.raises(DaprHttpError) as boom:
+            client.invoke_method("grpcsvc", "boom", data=b"", http_verb="POST")
+    with via(grpcsvc, "grpc") as client:
+        over_grpc = client.invoke_method("grpcsvc", "shout", data=b"quiet", content_type="text/plain")
+    seen = json.loads(over_http.data)
+    assert (seen["app"], seen["content_type"], seen["body"]) == ("grpcsvc", "text/plain", "x")
+    assert seen["metadata"]["dapr-content-type"] == "text/plain"  # HTTP's permanent headers get a dapr- prefix
+    assert _header(over_http, "x-served-by") == ["grpcsvc"]
+    assert boom.value.status_code == 500
+    assert json.loads(boom.value._raw_response_bytes) == {"code": 2, "message": "Exception calling application: kaboom"}
+    assert over_grpc.data == b"QUIET"
+
+
+def test_grpc_app_invoked_from_another_sandbox(orders: Sandbox, grpcsvc: Sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    with via(orders, "grpc") as client:
+        resp = client.invoke_method("grpcsvc", "hello", data=b"{}", content_type="application/json")
+        with pytest.raises(grpc.RpcError) as missing:
+            client.invoke_method("grpcsvc", "nope", data=b"")
+    seen = json.loads(resp.data)
+    assert (seen["metadata"]["dapr-caller-app-id"], seen["metadata"]["dapr-callee-app-id"]) == ("orders", "grpcsvc")
+    assert _header(resp, "x-served-by") == ["grpcsvc"]
+    assert missing.value.code().name == "UNIMPLEMENTED"
+
+
+def test_unknown_app_id_gives_daprds_error(orders: Sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    with via(orders) as client, pytest.raises(DaprHttpError) as over_http:
+        client.invoke_method("ghost", "hello", data=b"", http_verb="GET")
+    with via(orders, "grpc") as client, pytest.raises(grpc.RpcError) as over_grpc:
+        client.invoke_method("ghost", "hello", data=b"")
+    assert over_http.value.status_code == 500
+    assert over_http.value.error_code == "ERR_DIRECT_INVOKE"
+    assert over_http.value.message == "failed to invoke, id: ghost, err: couldn't find service: ghost"
+    assert over_grpc.value.details() == "failed to invoke, id: ghost, err: couldn't find service: ghost"
+
+
+def test_metadata_reports_the_app_connection(orders: Sandbox, grpcsvc: Sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    with via(orders) as client:
+        meta = client.get_metadata()
+    with via(grpcsvc) as client:
+        grpc_meta = client.get_metadata()
+    assert meta.application_id == "orders"
+    props = json.loads(_http_get(orders, "/v1.0/metadata"))["appConnectionProperties"]
+    assert props == {"port": props["port"], "protocol": "http", "channelAddress": "127.0.0.1"} and props["port"] > 0
+    assert json.loads(_http_get(grpcsvc, "/v1.0/metadata"))["appConnectionProperties"]["protocol"] == "grpc"
+    assert grpc_meta.application_id == "grpcsvc"
+
+
+def test_a_stopped_sandbox_leaves_the_registry(make_sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    caller = make_sandbox(app_id="caller")
+    with serve_wsgi(flask_app("brief")) as port:
+        brief = make_sandbox(app_id="brief", app_port=port)
+        with via(caller) as client:
+            assert client.invoke_method("brief", "hello", data=b"", http_verb="GET").json()["app"] == "brief"
+        brief.stop()
+    assert nameres.Registry().lookup("brief") is None
+    with via(caller) as client, pytest.raises(DaprHttpError) as gone:
+        client.invoke_method("brief", "hello", data=b"", http_verb="GET")
+    assert gone.value.message == "failed to invoke, id: brief, err: couldn't find service: brief"
+
+
+def test_entries_of_dead_processes_are_ignored(tmp_path: Path) -> None:
+    registry = nameres.Registry(tmp_path)
+    dead = nameres.Entry("ghost", 2**22 + 17, "127.0.0.1", 1, 2, "s")  # beyond pid_max: never a live process
+    registry.register(dead)
+    assert registry.lookup("ghost") is None
+    assert list(tmp_path.iterdir()) == []  # the stale entry is removed when seen
+
+
+def test_without_an_app_port_the_own_app_id_keeps_daprds_error(sandbox: Sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    with via(sandbox) as client, pytest.raises(DaprHttpError) as failed:
+        client.invoke_method(sandbox.app_id, "hello", data=b"", http_verb="GET")
+    assert failed.value.message.endswith("err: cannot invoke local endpoint: app channel not initialized")
+
+
+def test_start_waits_for_the_app_port_and_says_so(tmp_path: Path) -> None:
+    port = free_port()
+    with pytest.raises(SandboxStartError, match=rf"did not listen on 127\.0\.0\.1:{port}"):
+        Sandbox(app_id="late", app_port=port, app_wait_timeout=0.5, data_dir=tmp_path, start_timeout=30).start()
+
+
+def _error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
+    """Return the ErrorInfo detail of a gRPC error."""
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(info)
+    return info
+
+
+def _header(resp: object, name: str) -> list[str]:
+    """Return the values of a response header, whatever case the sidecar wrote its name in."""
+    found = {k.lower(): v for k, v in resp.headers.items()}  # type: ignore[attr-defined]
+    return list(found[name])
+
+
+def _http_get(sb: Sandbox, path: str) -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{sb.http_endpoint}{path}", timeout=10) as resp:  # noqa: S310 - loopback sandbox
+        return bytes(resp.read())
