@@ -6,6 +6,7 @@ context manager; they are the official SDK's own app frameworks, unmodified.
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
 import threading
@@ -88,6 +89,50 @@ def serve_grpc(app: Any) -> Iterator[int]:
     finally:
         app.stop()
         thread.join(5)
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    """Answer every verb with what arrived; ``/status/<code>`` answers that status with ``nope``."""
+
+    protocol_version = "HTTP/1.1"
+
+    def _any(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path.startswith("/status/"):
+            self._send(int(self.path.split("/")[2].split("?")[0]), b"nope", "text/plain", [("X-Reply", "yes")])
+            return
+        seen = {"verb": self.command, "path": self.path, "headers": [[k.lower(), v] for k, v in self.headers.items()],
+                "body": body.decode("latin-1")}  # fmt: skip
+        extra = [("X-Reply", "echo"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+        self._send(200, json.dumps(seen).encode(), "application/json", extra)
+
+    def _send(self, status: int, body: bytes, content_type: str, extra: list[tuple[str, str]]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for key, value in extra:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any  # noqa: N815 - http.server's hook names
+
+    def log_message(self, *args: object) -> None:
+        """Stay quiet."""
+
+
+@contextmanager
+def serve_echo() -> Iterator[int]:
+    """Serve :class:`Echo` on a free port; yield the port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    thread = threading.Thread(target=server.serve_forever, name="test-echo", daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def fastapi_app(name: str) -> fastapi.FastAPI:

@@ -119,6 +119,7 @@ class Daprd(SidecarEndpoints):
         api_token: str = "",
         app_port: int | None = None,
         app_protocol: str = "http",
+        app_api_token: str = "",
     ) -> None:
         self.bins = bins or binaries()
         self.resources_path = Path(resources_path) if resources_path else None
@@ -130,6 +131,7 @@ class Daprd(SidecarEndpoints):
         self._api_token = api_token
         self.app_port = app_port
         self.app_protocol = app_protocol
+        self._app_api_token = app_api_token
         self.redis_address: str | None = None
         self.workdir: Path | None = None
         self._children: list[_Child] = []
@@ -232,9 +234,11 @@ class Daprd(SidecarEndpoints):
         }
         if self.app_port is not None:  # the app channel: daprd waits for this port before it reports healthy
             opts.update({"app-port": self.app_port, "app-protocol": self.app_protocol})
-        env = {k: v for k, v in os.environ.items() if k != "DAPR_API_TOKEN"}
+        env = {k: v for k, v in os.environ.items() if k not in ("DAPR_API_TOKEN", "APP_API_TOKEN")}
         if self.api_token:
             env["DAPR_API_TOKEN"] = self.api_token  # daprd reads its token from the environment, like `dapr run`
+        if self._app_api_token:
+            env["APP_API_TOKEN"] = self._app_api_token  # sent to the app as dapr-api-token
         child = self._spawn("daprd", [str(self.bins.path("daprd")), *_flags(opts), *self._common()], logs, env)
         self.grpc_port, self.http_port = grpc, http
         base = f"http://127.0.0.1:{http}/v1.0"
