@@ -122,10 +122,36 @@ class Echo(http.server.BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    """A threading HTTP server that closes its keep-alive connections too when it closes (an app that exits)."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Echo)
+        self.open: set[socket.socket] = set()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.open.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        for sock in list(self.open):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
 @contextmanager
 def serve_echo() -> Iterator[int]:
-    """Serve :class:`Echo` on a free port; yield the port."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    """Serve :class:`Echo` on a free port; yield the port. Leaving closes every connection, as an exiting app."""
+    server = _Server()
     thread = threading.Thread(target=server.serve_forever, name="test-echo", daemon=True)
     thread.start()
     try:

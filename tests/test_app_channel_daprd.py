@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 import pytest
 from dapr.proto.common.v1 import common_pb2
-from dapr.proto.runtime.v1 import dapr_pb2_grpc, invoke_pb2
+from dapr.proto.runtime.v1 import dapr_pb2_grpc, invoke_pb2, metadata_pb2
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
@@ -68,6 +68,14 @@ def grpc_sidecar(sidecars: Sidecars) -> Sidecar:
     """A sidecar ``gsvc`` in front of a ``dapr.ext.grpc.App``."""
     port = sidecars.stack.enter_context(serve_grpc(grpc_app("gsvc")))
     return sidecars.start("gsvc", port, protocol="grpc", token=APP_TOKEN)
+
+
+@pytest.fixture(scope="module")
+def orphan(sidecars: Sidecars) -> tuple[Sidecar, int]:
+    """A sidecar ``orphan`` whose app stopped after the sidecar started; and the app's port."""
+    with serve_echo() as port:
+        sidecar = sidecars.start("orphan", port)
+    return sidecar, port
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +212,16 @@ def test_metadata_reports_app_connection_properties(echo: Sidecar, grpc_sidecar:
         _, _, body = call(sidecar, "GET", "/v1.0/metadata")
         props = json.loads(body)["appConnectionProperties"]
         assert props == {"port": props["port"], "protocol": protocol, "channelAddress": "127.0.0.1"}
+        over_grpc = stub(sidecar).GetMetadata(metadata_pb2.GetMetadataRequest(), timeout=10).app_connection_properties
+        assert (over_grpc.port, over_grpc.protocol, over_grpc.channel_address) == (props["port"], protocol, "127.0.0.1")
+
+
+def test_an_app_that_went_away(orphan: tuple[Sidecar, int]) -> None:
+    sidecar, port = orphan
+    status, _, body = call(sidecar, "POST", "/v1.0/invoke/orphan/method/gone?x=1", b"x")
+    refused = f'Post "http://127.0.0.1:{port}/gone?x=1": dial tcp 127.0.0.1:{port}: connect: connection refused'
+    assert (status, json.loads(body)) == (500, {
+        "errorCode": "ERR_DIRECT_INVOKE", "message": f"failed to invoke, id: orphan, err: {refused}"})  # fmt: skip
 
 
 def test_http_caller_to_grpc_app(grpc_sidecar: Sidecar) -> None:
