@@ -16,12 +16,14 @@ import logging
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 
 from .channel import AppChannel, AppSettings, ChannelError, clean_method
 from .messages import InvokeRequest, InvokeResult, child_traceparent
 from .nameres import Entry, Registry
+from .pool import ConnectionPool
 
 log = logging.getLogger("dapr_nb.sandbox.appchannel")
 
@@ -66,11 +68,25 @@ class DirectMessaging:
         self.secret = secrets.token_urlsafe(24)
         """What other sandboxes must present on the internal hop (published in this sandbox's registry entry)."""
         self._forwarded: tuple[tuple[str, str], ...] | None = None
+        self._pools: dict[tuple[str, int], ConnectionPool] = {}
+        self._pools_lock = threading.Lock()
 
     def close(self) -> None:
-        """Close the app channel."""
+        """Close the app channel and the connections to other sandboxes."""
         if self.channel is not None:
             self.channel.close()
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+
+    def _pool(self, entry: Entry) -> ConnectionPool:
+        key = (entry.host, entry.http_port)
+        with self._pools_lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                pool = self._pools[key] = ConnectionPool(entry.host, entry.http_port, HOP_TIMEOUT)
+            return pool
 
     def invoke(self, target: str, request: InvokeRequest) -> InvokeResult:
         """Invoke ``request.method`` on app ``target``; ChannelError carries daprd's reason."""
@@ -98,19 +114,18 @@ class DirectMessaging:
         span = child_traceparent(request.header("traceparent"))
         sent = replace(request.with_headers((*self._forwarding(), *caller)), traceparent=span)
         body = json.dumps(sent.to_json()).encode()
-        conn = http.client.HTTPConnection(entry.host, entry.http_port, timeout=HOP_TIMEOUT)
+        headers = [(SECRET_HEADER, entry.secret), ("Content-Type", "application/json"),
+                   ("Content-Length", str(len(body)))]  # fmt: skip
         try:
-            conn.request("POST", INTERNAL_PATH, body, {SECRET_HEADER: entry.secret, "Content-Type": "application/json"})
-            response = conn.getresponse()
-            answer = json.loads(response.read())
-        except OSError as exc:
+            response = self._pool(entry).request("POST", INTERNAL_PATH, headers, body)
+            answer = json.loads(response.body)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            why = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             raise ChannelError(
                 f"failed to invoke target {entry.app_id} after 3 retries. Error: rpc error: code = Unavailable "
                 f'desc = connection error: desc = "transport: Error while dialing: dial tcp '
-                f'{entry.host}:{entry.grpc_port}: connect: {exc.strerror or exc}"'
+                f'{entry.host}:{entry.grpc_port}: connect: {why.lower()}"'
             ) from exc
-        finally:
-            conn.close()
         if response.status != 200:
             error = answer.get("error") or {}
             raise ChannelError(str(error.get("message", answer)), str(error.get("code", "Internal")))

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import http.client
 
-from . import headers
+from . import headers as headers_mod
 from .channel import AppSettings, ChannelError, clean_method
 from .messages import InvokeRequest, InvokeResult
+from .pool import ConnectionPool
 
 TIMEOUT = 60.0
 """Seconds to wait for the app's answer (daprd has no channel timeout; resiliency policies add one)."""
@@ -21,31 +22,27 @@ PROTOBUF = "application/x-protobuf"
 
 
 class HttpChannel:
-    """Call an HTTP app, one connection per call."""
+    """Call an HTTP app over pooled keep-alive connections."""
 
     def __init__(self, settings: AppSettings) -> None:
         self.settings = settings
+        self._pool = ConnectionPool(settings.address, settings.port, TIMEOUT)
 
     def invoke(self, request: InvokeRequest) -> InvokeResult:
         """Send ``request`` to the app and return its answer; ChannelError when it cannot be reached."""
         if not request.verb:
             raise ChannelError("missing HTTP extension field", "InvalidArgument")
-        if request.verb == "CONNECT":
+        if request.verb in ("CONNECT", "NONE"):
             raise ChannelError("invalid HTTP verb", "InvalidArgument")
         target = "/" + clean_method(request.method).lstrip("/")
         if request.query:
             target += "?" + request.query
         base = f"http://{self.settings.address}:{self.settings.port}"
-        conn = http.client.HTTPConnection(self.settings.address, self.settings.port, timeout=TIMEOUT)
+        headers = self._headers(request)
+        if request.data or request.verb in ("POST", "PUT", "PATCH"):
+            headers.append(("Content-Length", str(len(request.data))))
         try:
-            conn.putrequest(request.verb, target, skip_accept_encoding=True)
-            for key, value in self._headers(request):
-                conn.putheader(key, value)
-            if request.data or request.verb in ("POST", "PUT", "PATCH"):
-                conn.putheader("Content-Length", str(len(request.data)))
-            conn.endheaders(request.data or None)
-            response = conn.getresponse()
-            body = response.read()
+            answer = self._pool.request(request.verb, target, headers, request.data)
         except ConnectionRefusedError as exc:
             where = f"dial tcp {self.settings.address}:{self.settings.port}: connect: connection refused"
             raise ChannelError(f'{request.verb.title()} "{base}{target}": {where}') from exc
@@ -54,21 +51,18 @@ class HttpChannel:
             raise ChannelError(f'{request.verb.title()} "{base}{target}": {why.lower()}') from exc
         except http.client.HTTPException as exc:
             raise ChannelError(f'{request.verb.title()} "{base}{target}": {exc or type(exc).__name__}') from exc
-        finally:
-            conn.close()
-        nominated = {t.strip().lower() for t in (response.getheader("Connection") or "").split(",")}
+        nominated = {t.strip().lower() for k, v in answer.headers if k.lower() == "connection" for t in v.split(",")}
         kept = tuple(
             (k, v)
-            for k, v in response.getheaders()
-            if k.lower() not in headers.HOP_BY_HOP and k.lower() not in nominated and k.lower() != "content-length"
+            for k, v in answer.headers
+            if k.lower() not in headers_mod.HOP_BY_HOP and k.lower() not in nominated and k.lower() != "content-length"
         )
-        return InvokeResult(
-            status=response.status, http=True, headers=kept, content_type=response.getheader("Content-Type") or "",
-            data=body, traceparent=request.traceparent,
-        )  # fmt: skip
+        content_type = next((v for k, v in answer.headers if k.lower() == "content-type"), "")
+        return InvokeResult(status=answer.status, http=True, headers=kept, content_type=content_type,
+                            data=answer.body, traceparent=request.traceparent)  # fmt: skip
 
     def _headers(self, request: InvokeRequest) -> list[tuple[str, str]]:
-        out = list(headers.to_http(request.headers))
+        out = list(headers_mod.to_http(request.headers))
         content_type = PROTOBUF if request.type_url else request.content_type
         if content_type:
             out.append(("Content-Type", content_type))
@@ -80,4 +74,5 @@ class HttpChannel:
         return out
 
     def close(self) -> None:
-        """Nothing to release: connections are not pooled."""
+        """Close the idle keep-alive connections to the app."""
+        self._pool.close()
