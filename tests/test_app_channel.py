@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import http.client
 import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +29,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from dapr_nb.sandbox import Sandbox, SandboxStartError
-from dapr_nb.sandbox.appchannel import nameres
+from dapr_nb.sandbox.appchannel import direct, nameres
+from dapr_nb.sandbox.appchannel.pool import ConnectionPool
 from tests.apps import (
     TRACEPARENT,
     fastapi_app,
@@ -256,3 +264,83 @@ def _http_get(sb: Sandbox, path: str) -> bytes:
 
     with urllib.request.urlopen(f"{sb.http_endpoint}{path}", timeout=10) as resp:  # noqa: S310 - loopback sandbox
         return bytes(resp.read())
+
+
+def test_a_token_protected_sandbox_is_reached_through_the_hop_secret(make_sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    caller = make_sandbox(app_id="tok-caller", api_token="caller-token")
+    with serve_wsgi(flask_app("guarded")) as port:
+        guarded = make_sandbox(app_id="guarded", app_port=port, api_token="guarded-token")
+        with via(caller) as client:
+            seen = client.invoke_method("guarded", "hello", data=b"", http_verb="GET").json()
+        assert seen["app"] == "guarded" and "dapr-api-token" not in seen["headers"]  # neither sidecar's token
+        status, _ = _post(guarded, direct.INTERNAL_PATH, b"{}", {direct.SECRET_HEADER: "guess"})
+        assert status == 401
+        status, _ = _post(guarded, "/v1.0/invoke/guarded/method/hello", b"", {})
+        assert status == 401  # the public route still wants the API token
+
+
+def test_registry_entries_are_private_to_the_user(tmp_path: Path) -> None:
+    registry = nameres.Registry(tmp_path / "nr")
+    registry.register(nameres.Entry("me", os.getpid(), "127.0.0.1", 1, 2, "secret"))
+    (entry,) = (tmp_path / "nr").iterdir()
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "nr").stat().st_mode) == 0o700
+    assert registry.lookup("me") == nameres.Entry("me", os.getpid(), "127.0.0.1", 1, 2, "secret")
+    registry.unregister()
+    assert registry.lookup("me") is None
+
+
+def test_the_pool_resends_on_a_connection_the_app_closed_while_idle() -> None:
+    answered: list[int] = []
+
+    def serve_one_per_connection(listener: socket.socket) -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                answered.append(1)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")  # keep-alive, then hangs up
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=serve_one_per_connection, args=(listener,), daemon=True).start()
+    pool = ConnectionPool("127.0.0.1", listener.getsockname()[1], timeout=5)
+    try:
+        for _ in range(3):
+            assert pool.request("GET", "/", [], b"").body == b"ok"
+    finally:
+        pool.close()
+        listener.close()
+    assert len(answered) == 3
+
+
+def _post(sb: Sandbox, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", sb.http_port, timeout=10)
+    try:
+        conn.request("POST", path, body, headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def test_the_command_line_takes_app_port_from_the_environment(tmp_path: Path) -> None:
+    with serve_wsgi(flask_app("envapp")) as port:
+        env = {**os.environ, "APP_PORT": str(port), "PYTHONUNBUFFERED": "1"}
+        args = [sys.executable, "-m", "dapr_nb.sandbox", "--grpc-port", "0", "--http-port", "0", "--app-id", "envapp",
+                "--data-dir", str(tmp_path)]  # fmt: skip
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            http_port = int(line.split("http=")[1].split()[0].rsplit(":", 1)[1])
+            conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+            conn.request("GET", "/v1.0/invoke/envapp/method/hello")
+            seen = json.loads(conn.getresponse().read())
+            conn.close()
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=10)
+    assert seen["app"] == "envapp"
