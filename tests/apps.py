@@ -12,11 +12,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent import futures
 from contextlib import contextmanager
 from typing import Any
 
 import fastapi
 import flask
+import grpc
 from dapr.ext.grpc import App, InvokeMethodRequest, InvokeMethodResponse
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -229,3 +231,33 @@ def grpc_app(name: str) -> App:
         raise ValueError("kaboom")
 
     return app
+
+
+def _say(request: bytes, context: grpc.ServicerContext) -> bytes:
+    if request == b"fail":
+        context.abort(grpc.StatusCode.NOT_FOUND, "no such thing")
+    metadata = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+    context.send_initial_metadata((("x-said", "yes"),))
+    return json.dumps({"body": request.decode(), "metadata": metadata}).encode()
+
+
+def _chat(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
+    for request in requests:
+        yield request.upper()
+
+
+@contextmanager
+def serve_raw_grpc() -> Iterator[int]:
+    """Serve a plain gRPC service ``test.Echo`` (``Say`` unary, ``Chat`` bidi, raw bytes); yield its port."""
+    handlers = {
+        "Say": grpc.unary_unary_rpc_method_handler(_say),
+        "Chat": grpc.stream_stream_rpc_method_handler(_chat),
+    }
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.Echo", handlers),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield port
+    finally:
+        server.stop(0)

@@ -25,6 +25,7 @@ import grpc
 import pytest
 from dapr.clients import DaprClient
 from dapr.clients.exceptions import DaprHttpError
+from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -39,6 +40,7 @@ from tests.apps import (
     grpc_app,
     serve_asgi,
     serve_grpc,
+    serve_raw_grpc,
     serve_wsgi,
 )
 from tests.conftest import point_sdk_at
@@ -344,3 +346,23 @@ def test_the_command_line_takes_app_port_from_the_environment(tmp_path: Path) ->
             proc.terminate()
             proc.communicate(timeout=10)
     assert seen["app"] == "envapp"
+
+
+def test_grpc_proxying_into_a_token_protected_sandbox(make_sandbox) -> None:  # type: ignore[no-untyped-def]
+    with serve_raw_grpc() as port:
+        guarded = make_sandbox(app_id="gguard", app_port=port, app_protocol="grpc", api_token="g-token")
+        caller = make_sandbox(app_id="gcall")
+        say = grpc.insecure_channel(f"127.0.0.1:{caller.grpc_port}").unary_unary("/test.Echo/Say")
+        seen = json.loads(say(b"x", metadata=[("dapr-app-id", "gguard")], timeout=10))
+        assert seen["metadata"]["dapr-caller-app-id"] == "gcall"
+        assert direct.SECRET_HEADER not in seen["metadata"] and "dapr-api-token" not in seen["metadata"]
+        direct_say = grpc.insecure_channel(f"127.0.0.1:{guarded.grpc_port}").unary_unary("/test.Echo/Say")
+        with pytest.raises(grpc.RpcError) as denied:
+            direct_say(b"x", metadata=[("dapr-app-id", "gguard")], timeout=10)
+        assert denied.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+        secret = nameres.Registry().lookup("gguard")
+        assert secret is not None
+        api = dapr_pb2_grpc.DaprStub(grpc.insecure_channel(f"127.0.0.1:{guarded.grpc_port}"))
+        with pytest.raises(grpc.RpcError) as still_denied:  # the hop secret opens proxying only, not the Dapr API
+            api.GetMetadata(metadata_pb2.GetMetadataRequest(), metadata=[(direct.SECRET_HEADER, secret.secret)])
+        assert still_denied.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]

@@ -31,7 +31,9 @@ from grpc_reflection.v1alpha import reflection
 
 from ..sidecar import bracket
 from .appchannel.channel import PROTOCOLS, AppSettings, wait_for_app
+from .appchannel.direct import SECRET_HEADER, DirectMessaging, make_channel
 from .appchannel.nameres import Entry, Registry
+from .appchannel.proxy import ProxyHandler
 from .errors import ComponentError
 from .grpc_api import DaprApi
 from .grpc_api._base import CallLimit, TokenInterceptor
@@ -166,6 +168,7 @@ class SandboxServer:
         self._http: HttpApiServer | None = None
         self._lock_file: IO[str] | None = None
         self._registry: Registry | None = None
+        self._proxy: ProxyHandler | None = None
         self._stopped = threading.Event()
 
     @property
@@ -192,8 +195,6 @@ class SandboxServer:
             raise
 
     def _start_app_channel(self, runtime: Runtime) -> None:
-        from .appchannel.direct import DirectMessaging, make_channel  # noqa: PLC0415
-
         settings = self.config.app_settings()
         self._registry = Registry(self.config.nameres_dir)
         channel = make_channel(settings) if settings is not None else None
@@ -235,7 +236,10 @@ class SandboxServer:
         """Build, bind and start the aio server (on the loop it will run on)."""
         cfg = self.config
         assert self.runtime is not None
-        interceptors: list[grpc.aio.ServerInterceptor] = [TokenInterceptor(cfg.api_token)] if cfg.api_token else []
+        direct = self.runtime.services["direct"]
+        interceptors: list[grpc.aio.ServerInterceptor] = []
+        if cfg.api_token:
+            interceptors.append(TokenInterceptor(cfg.api_token, SECRET_HEADER, lambda: str(direct.secret)))
         interceptors.append(CallLimit(cfg.max_concurrent_streams))
         server = grpc.aio.server(migration_thread_pool=pool, options=GRPC_OPTIONS, interceptors=interceptors)
         dapr_pb2_grpc.add_DaprServicer_to_server(DaprApi(self.runtime), server)
@@ -245,6 +249,12 @@ class SandboxServer:
             if register is not None:
                 names.extend(register(server))
         reflection.enable_server_reflection(names, server)
+        settings = cfg.app_settings()
+        app_grpc = None
+        if settings is not None and settings.protocol == "grpc":
+            app_grpc = (f"{bracket(settings.address)}:{settings.port}", settings.token)
+        self._proxy = ProxyHandler(direct, app_grpc)
+        server.add_generic_rpc_handlers((self._proxy,))  # last: only methods no service above takes
         try:
             port = server.add_insecure_port(f"{bracket(cfg.host)}:{cfg.grpc_port}")
         except RuntimeError as exc:
@@ -321,6 +331,11 @@ class SandboxServer:
                 loop.run(self._grpc.stop(grace), grace + STOP_MARGIN)
             except TimeoutError:
                 log.warning("stopping the sandbox: the gRPC server did not stop within %.0fs", grace + STOP_MARGIN)
+                clean = False
+        if self._proxy is not None:
+            try:
+                loop.run(self._proxy.channels.close(), STOP_MARGIN)
+            except TimeoutError:
                 clean = False
         try:
             loop.run(loop.loop.shutdown_asyncgens(), STOP_MARGIN)
