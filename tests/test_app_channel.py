@@ -29,6 +29,7 @@ from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from dapr_nb.errors import DaprError
 from dapr_nb.sandbox import Sandbox, SandboxStartError
 from dapr_nb.sandbox.appchannel import direct, nameres
 from dapr_nb.sandbox.appchannel.pool import ConnectionPool
@@ -43,6 +44,7 @@ from tests.apps import (
     serve_raw_grpc,
     serve_wsgi,
 )
+from tests.clienthelp import async_client_for, client_for, run
 from tests.conftest import point_sdk_at
 
 APP_TOKEN = "app-secret-token"
@@ -366,3 +368,19 @@ def test_grpc_proxying_into_a_token_protected_sandbox(make_sandbox) -> None:  # 
         with pytest.raises(grpc.RpcError) as still_denied:  # the hop secret opens proxying only, not the Dapr API
             api.GetMetadata(metadata_pb2.GetMetadataRequest(), metadata=[(direct.SECRET_HEADER, secret.secret)])
         assert still_denied.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+
+
+def test_dapr_nb_clients_invoke_the_apps(orders: Sandbox, shop: Sandbox) -> None:
+    with client_for(orders) as client:
+        made = client.invoke_method("shop", "orders/5", {"qty": 3})
+        with pytest.raises(DaprError) as failed:
+            client.invoke_method("orders", "fail")
+    assert (made.status, made.data, made.headers.get("location")) == (201, {"id": "5", "qty": 3}, "/orders/5")
+    assert failed.value.http_status == 503
+
+    async def over_aio() -> object:
+        async with async_client_for(shop) as aio:
+            return (await aio.invoke_method("orders", "hello", verb="GET", query={"q": "1"})).data
+
+    seen = run(over_aio())
+    assert isinstance(seen, dict) and (seen["app"], seen["query"]) == ("orders", "q=1")
