@@ -71,6 +71,7 @@ def _app_arguments(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--app-protocol", default="http", choices=["http", "grpc"], help="how the app is called")
     p.add_argument("--app-channel-address", default="127.0.0.1", help="the host the app listens on")
+    p.add_argument("--app-max-concurrency", type=int, default=-1, help="calls into the app at once (-1: no limit)")
     p.add_argument(
         "--app-wait-timeout", type=float, default=None, metavar="SECONDS",
         help="give up when the app's port is not open after SECONDS (default: wait as long as daprd does)",
@@ -129,6 +130,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         app_channel_address=args.app_channel_address,
         app_api_token=os.environ.get("APP_API_TOKEN", ""),
         app_wait_timeout=args.app_wait_timeout,
+        app_max_concurrency=args.app_max_concurrency,
     )
     server = SandboxServer(config)
     try:

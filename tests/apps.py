@@ -94,7 +94,7 @@ def serve_grpc(app: Any) -> Iterator[int]:
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
-    """Answer every verb with what arrived; ``/status/<code>`` answers that status with ``nope``."""
+    """Answer every verb with what arrived; ``/status/<code>`` answers that status with ``nope``, ``/slow`` waits."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are two writes: Nagle + delayed ACK would cost 40 ms a call
@@ -102,6 +102,9 @@ class Echo(http.server.BaseHTTPRequestHandler):
     def _any(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.path.startswith("/slow"):
+            self._send(200, str(self.server.slow()).encode(), "text/plain", [])  # type: ignore[attr-defined]
+            return
         if self.path.startswith("/status/"):
             self._send(int(self.path.split("/")[2].split("?")[0]), b"nope", "text/plain", [("X-Reply", "yes")])
             return
@@ -133,6 +136,19 @@ class _Server(http.server.ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Echo)
         self.open: set[socket.socket] = set()
+        self.active = 0
+        self.peak = 0
+        self.counting = threading.Lock()
+
+    def slow(self) -> int:
+        """Take 0.3 s; return how many ``/slow`` requests ran at once at most so far."""
+        with self.counting:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        time.sleep(0.3)
+        with self.counting:
+            self.active -= 1
+            return self.peak
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self.open.add(request)

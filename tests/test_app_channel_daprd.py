@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
+from concurrent import futures
 from contextlib import ExitStack
 from typing import Any
 
@@ -37,14 +38,15 @@ class Sidecars:
         self.stack = stack
         self.tmp = tmp
 
-    def start(self, app_id: str, port: int, protocol: str = "http", token: str = "") -> Sidecar:
+    def start(self, app_id: str, port: int, protocol: str = "http", token: str = "", max_concurrency: int = -1,
+              ) -> Sidecar:  # fmt: skip
         """Start one sidecar for the app on ``port``."""
         if self.kind == "daprd":
             sidecar: Sidecar = Daprd(app_id=app_id, app_port=port, app_protocol=protocol, app_api_token=token,
-                                     redis=False)  # fmt: skip
+                                     redis=False, app_max_concurrency=max_concurrency)  # fmt: skip
         else:
             sidecar = Sandbox(app_id=app_id, app_port=port, app_protocol=protocol, app_api_token=token,
-                              data_dir=self.tmp.mktemp(app_id))  # fmt: skip
+                              data_dir=self.tmp.mktemp(app_id), app_max_concurrency=max_concurrency)  # fmt: skip
         return self.stack.enter_context(sidecar)
 
 
@@ -76,6 +78,12 @@ def orphan(sidecars: Sidecars) -> tuple[Sidecar, int]:
     with serve_echo() as port:
         sidecar = sidecars.start("orphan", port)
     return sidecar, port
+
+
+@pytest.fixture(scope="module")
+def limited(sidecars: Sidecars) -> Sidecar:
+    """A sidecar ``limited`` with ``--app-max-concurrency 2``."""
+    return sidecars.start("limited", sidecars.stack.enter_context(serve_echo()), max_concurrency=2)
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +222,15 @@ def test_metadata_reports_app_connection_properties(echo: Sidecar, grpc_sidecar:
         assert props == {"port": props["port"], "protocol": protocol, "channelAddress": "127.0.0.1"}
         over_grpc = stub(sidecar).GetMetadata(metadata_pb2.GetMetadataRequest(), timeout=10).app_connection_properties
         assert (over_grpc.port, over_grpc.protocol, over_grpc.channel_address) == (props["port"], protocol, "127.0.0.1")
+
+
+def test_app_max_concurrency_holds_calls_back(limited: Sidecar) -> None:
+    props = json.loads(call(limited, "GET", "/v1.0/metadata")[2])["appConnectionProperties"]
+    assert props["maxConcurrency"] == 2
+    with futures.ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda _: call(limited, "GET", "/v1.0/invoke/limited/method/slow"), range(5)))
+    assert [status for status, _, _ in answers] == [200] * 5
+    assert max(int(body) for _, _, body in answers) == 2  # never more than two at once in the app
 
 
 def test_an_app_that_went_away(orphan: tuple[Sidecar, int]) -> None:

@@ -120,6 +120,7 @@ class Daprd(SidecarEndpoints):
         app_port: int | None = None,
         app_protocol: str = "http",
         app_api_token: str = "",
+        app_max_concurrency: int | None = None,
     ) -> None:
         self.bins = bins or binaries()
         self.resources_path = Path(resources_path) if resources_path else None
@@ -132,6 +133,7 @@ class Daprd(SidecarEndpoints):
         self.app_port = app_port
         self.app_protocol = app_protocol
         self._app_api_token = app_api_token
+        self.app_max_concurrency = app_max_concurrency
         self.redis_address: str | None = None
         self.workdir: Path | None = None
         self._children: list[_Child] = []
@@ -234,6 +236,8 @@ class Daprd(SidecarEndpoints):
         }
         if self.app_port is not None:  # the app channel: daprd waits for this port before it reports healthy
             opts.update({"app-port": self.app_port, "app-protocol": self.app_protocol})
+            if self.app_max_concurrency is not None:
+                opts["app-max-concurrency"] = self.app_max_concurrency
         env = {k: v for k, v in os.environ.items() if k not in ("DAPR_API_TOKEN", "APP_API_TOKEN")}
         if self.api_token:
             env["DAPR_API_TOKEN"] = self.api_token  # daprd reads its token from the environment, like `dapr run`

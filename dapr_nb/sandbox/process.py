@@ -59,6 +59,7 @@ class Sandbox(SidecarEndpoints):
         app_channel_address: str = "127.0.0.1",
         app_api_token: str = "",
         app_wait_timeout: float | None = None,
+        app_max_concurrency: int = -1,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -79,6 +80,7 @@ class Sandbox(SidecarEndpoints):
             app_channel_address=app_channel_address,
             app_api_token=app_api_token,
             app_wait_timeout=app_wait_timeout,
+            app_max_concurrency=app_max_concurrency,
         )
         self.in_process = in_process
         self.start_timeout = start_timeout
@@ -135,7 +137,8 @@ class Sandbox(SidecarEndpoints):
             args += ["--resources-path", str(cfg.resources_path)]
         if cfg.app_port is not None:
             args += ["--app-port", str(cfg.app_port), "--app-protocol", cfg.app_protocol,
-                     "--app-channel-address", cfg.app_channel_address]  # fmt: skip
+                     "--app-channel-address", cfg.app_channel_address,
+                     "--app-max-concurrency", str(cfg.app_max_concurrency)]  # fmt: skip
             if cfg.app_wait_timeout is not None:
                 args += ["--app-wait-timeout", str(cfg.app_wait_timeout)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -78,6 +78,8 @@ class SandboxConfig:
     app_protocol: str = "http"
     app_channel_address: str = "127.0.0.1"
     app_api_token: str = field(default="", repr=False)  # APP_API_TOKEN: sent to the app as dapr-api-token
+    app_max_concurrency: int = -1
+    """``--app-max-concurrency``: calls into the app at once (-1: no limit)."""
     app_wait_timeout: float | None = None
     """Seconds to wait for the app's port at start-up (None: as long as it takes, like daprd)."""
     nameres_dir: Path | None = None
@@ -87,7 +89,8 @@ class SandboxConfig:
         """Return the app channel's settings, None without ``--app-port``."""
         if self.app_port is None:
             return None
-        return AppSettings(self.app_port, self.app_protocol, self.app_channel_address, self.app_api_token)
+        return AppSettings(self.app_port, self.app_protocol, self.app_channel_address, self.app_api_token,
+                           self.app_max_concurrency)  # fmt: skip
 
     def check(self) -> None:
         """Refuse settings that would expose an unauthenticated sidecar."""

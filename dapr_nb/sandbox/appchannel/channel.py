@@ -46,10 +46,15 @@ class AppSettings:
     address: str = "127.0.0.1"
     token: str = ""
     """``APP_API_TOKEN``: sent to the app as ``dapr-api-token``."""
+    max_concurrency: int = -1
+    """``--app-max-concurrency``: calls into the app at once (more wait for a slot); -1 for no limit."""
 
     def metadata(self) -> dict[str, object]:
         """Return daprd's ``appConnectionProperties`` (without health checks: the sandbox has none yet)."""
-        return {"port": self.port, "protocol": self.protocol, "channelAddress": self.address}
+        props: dict[str, object] = {"port": self.port, "protocol": self.protocol, "channelAddress": self.address}
+        if self.max_concurrency > 0:
+            props["maxConcurrency"] = self.max_concurrency
+        return props
 
 
 class AppChannel(Protocol):

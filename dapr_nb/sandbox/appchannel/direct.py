@@ -70,6 +70,8 @@ class DirectMessaging:
         self._forwarded: tuple[tuple[str, str], ...] | None = None
         self._pools: dict[tuple[str, int], ConnectionPool] = {}
         self._pools_lock = threading.Lock()
+        limit = channel.settings.max_concurrency if channel is not None else -1
+        self._slots = threading.BoundedSemaphore(limit) if limit > 0 else None
 
     def close(self) -> None:
         """Close the app channel and the connections to other sandboxes."""
@@ -104,7 +106,10 @@ class DirectMessaging:
         if self.channel is None:
             raise ChannelError(NOT_INITIALIZED)
         span = child_traceparent(request.traceparent or request.header("traceparent"))
-        return self.channel.invoke(replace(request, traceparent=span))
+        if self._slots is None:
+            return self.channel.invoke(replace(request, traceparent=span))
+        with self._slots:  # daprd's --app-max-concurrency: wait for a free slot
+            return self.channel.invoke(replace(request, traceparent=span))
 
     def _invoke_remote(self, entry: Entry, request: InvokeRequest) -> InvokeResult:
         caller = (

@@ -52,6 +52,7 @@ class MetadataRpcs(RpcBase):
                 port=int(str(meta.app_connection.get("port", 0))),
                 protocol=str(meta.app_connection.get("protocol", "")),
                 channel_address=str(meta.app_connection.get("channelAddress", "")),
+                max_concurrency=int(str(meta.app_connection.get("maxConcurrency", 0))),
             ),
         )
 
