@@ -13,6 +13,7 @@ from types import FrameType
 
 from .daprd import cli as daprd_cli
 from .notebooks import SIDECARS
+from .sandbox.appchannel.health import HealthSettings
 from .sandbox.errors import ComponentError
 from .sandbox.http_api import limits as http_limits
 from .sandbox.server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
@@ -72,10 +73,23 @@ def _app_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--app-protocol", default="http", choices=["http", "grpc"], help="how the app is called")
     p.add_argument("--app-channel-address", default="127.0.0.1", help="the host the app listens on")
     p.add_argument("--app-max-concurrency", type=int, default=-1, help="calls into the app at once (-1: no limit)")
+    p.add_argument("--enable-app-health-check", action="store_true", help="probe the app; refuse calls while unhealthy")
+    p.add_argument("--app-health-check-path", default="/healthz", help="HTTP apps: the path probed with GET")
+    p.add_argument("--app-health-probe-interval", type=int, default=5, metavar="SECONDS")
+    p.add_argument("--app-health-probe-timeout", type=int, default=500, metavar="MILLISECONDS")
+    p.add_argument("--app-health-threshold", type=int, default=3, help="failed probes in a row that make it unhealthy")
     p.add_argument(
         "--app-wait-timeout", type=float, default=None, metavar="SECONDS",
         help="give up when the app's port is not open after SECONDS (default: wait as long as daprd does)",
     )  # fmt: skip
+
+
+def _app_health(args: argparse.Namespace) -> HealthSettings | None:
+    """Return the app health-check settings from daprd's flags (None without ``--enable-app-health-check``)."""
+    if not args.enable_app_health_check:
+        return None
+    return HealthSettings(args.app_health_check_path, float(args.app_health_probe_interval),
+                          args.app_health_probe_timeout / 1000, args.app_health_threshold)  # fmt: skip
 
 
 def api_token(args: argparse.Namespace) -> str:
@@ -131,6 +145,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         app_api_token=os.environ.get("APP_API_TOKEN", ""),
         app_wait_timeout=args.app_wait_timeout,
         app_max_concurrency=args.app_max_concurrency,
+        app_health=_app_health(args),
     )
     server = SandboxServer(config)
     try:

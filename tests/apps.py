@@ -94,7 +94,8 @@ def serve_grpc(app: Any) -> Iterator[int]:
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
-    """Answer every verb with what arrived; ``/status/<code>`` answers that status with ``nope``, ``/slow`` waits."""
+    """Answer every verb with what arrived; ``/status/<code>`` answers that status with ``nope``, ``/slow`` waits,
+    ``/healthz`` answers what the server's ``healthy`` says."""
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are two writes: Nagle + delayed ACK would cost 40 ms a call
@@ -102,6 +103,9 @@ class Echo(http.server.BaseHTTPRequestHandler):
     def _any(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        if self.path == "/healthz":
+            self._send(200 if self.server.healthy else 503, b"", "text/plain", [])  # type: ignore[attr-defined]
+            return
         if self.path.startswith("/slow"):
             self._send(200, str(self.server.slow()).encode(), "text/plain", [])  # type: ignore[attr-defined]
             return
@@ -128,7 +132,7 @@ class Echo(http.server.BaseHTTPRequestHandler):
         """Stay quiet."""
 
 
-class _Server(http.server.ThreadingHTTPServer):
+class EchoServer(http.server.ThreadingHTTPServer):
     """A threading HTTP server that closes its keep-alive connections too when it closes (an app that exits)."""
 
     daemon_threads = True
@@ -138,6 +142,8 @@ class _Server(http.server.ThreadingHTTPServer):
         self.open: set[socket.socket] = set()
         self.active = 0
         self.peak = 0
+        self.healthy = True
+        """What ``GET /healthz`` answers: 200 while True, else 503."""
         self.counting = threading.Lock()
 
     def slow(self) -> int:
@@ -168,16 +174,23 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 @contextmanager
-def serve_echo() -> Iterator[int]:
-    """Serve :class:`Echo` on a free port; yield the port. Leaving closes every connection, as an exiting app."""
-    server = _Server()
+def serve_echo_server() -> Iterator[EchoServer]:
+    """Serve :class:`Echo` on a free port; yield the server. Leaving closes every connection, as an exiting app."""
+    server = EchoServer()
     thread = threading.Thread(target=server.serve_forever, name="test-echo", daemon=True)
     thread.start()
     try:
-        yield int(server.server_address[1])
+        yield server
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve_echo() -> Iterator[int]:
+    """Serve :class:`Echo` on a free port; yield the port."""
+    with serve_echo_server() as server:
+        yield int(server.server_address[1])
 
 
 def fastapi_app(name: str) -> fastapi.FastAPI:

@@ -32,6 +32,7 @@ from grpc_status import rpc_status
 from dapr_nb.errors import DaprError
 from dapr_nb.sandbox import Sandbox, SandboxStartError
 from dapr_nb.sandbox.appchannel import direct, nameres
+from dapr_nb.sandbox.appchannel.health import HealthSettings
 from dapr_nb.sandbox.appchannel.pool import ConnectionPool
 from tests.apps import (
     TRACEPARENT,
@@ -384,3 +385,15 @@ def test_dapr_nb_clients_invoke_the_apps(orders: Sandbox, shop: Sandbox) -> None
 
     seen = run(over_aio())
     assert isinstance(seen, dict) and (seen["app"], seen["query"]) == ("orders", "q=1")
+
+
+def test_health_checks_of_a_grpc_app(make_sandbox, via) -> None:  # type: ignore[no-untyped-def]
+    app = grpc_app("healthy")
+    app.register_health_check(lambda: None)  # without one the SDK answers UNIMPLEMENTED: unhealthy, as for daprd
+    with serve_grpc(app) as port:
+        health = HealthSettings(interval=1.0, timeout=0.5, threshold=1)
+        sb = make_sandbox(app_id="healthy", app_port=port, app_protocol="grpc", app_health=health)
+        with via(sb, "grpc") as client:
+            assert client.invoke_method("healthy", "shout", data=b"ok").data == b"OK"
+        props = json.loads(_http_get(sb, "/v1.0/metadata"))["appConnectionProperties"]
+    assert props["health"] == {"healthProbeInterval": "1s", "healthProbeTimeout": "500ms", "healthThreshold": 1}

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import ExitStack
 from typing import Any
@@ -25,7 +26,8 @@ from grpc_status import rpc_status
 
 from dapr_nb.daprd import Daprd, binaries
 from dapr_nb.sandbox import Sandbox
-from tests.apps import TRACEPARENT, grpc_app, serve_echo, serve_grpc, serve_raw_grpc
+from dapr_nb.sandbox.appchannel.health import HealthSettings
+from tests.apps import TRACEPARENT, EchoServer, grpc_app, serve_echo, serve_echo_server, serve_grpc, serve_raw_grpc
 from tests.sidecars import Sidecar
 
 APP_TOKEN = "app-token-123"
@@ -39,14 +41,20 @@ class Sidecars:
         self.tmp = tmp
 
     def start(self, app_id: str, port: int, protocol: str = "http", token: str = "", max_concurrency: int = -1,
-              ) -> Sidecar:  # fmt: skip
+              health: HealthSettings | None = None) -> Sidecar:  # fmt: skip
         """Start one sidecar for the app on ``port``."""
         if self.kind == "daprd":
+            checks: dict[str, object] | None = None
+            if health is not None:
+                checks = {"check-path": health.path, "probe-interval": round(health.interval),
+                          "probe-timeout": round(health.timeout * 1000), "threshold": health.threshold}  # fmt: skip
             sidecar: Sidecar = Daprd(app_id=app_id, app_port=port, app_protocol=protocol, app_api_token=token,
-                                     redis=False, app_max_concurrency=max_concurrency)  # fmt: skip
+                                     redis=False, app_max_concurrency=max_concurrency,
+                                     app_health_check=checks)  # fmt: skip
         else:
             sidecar = Sandbox(app_id=app_id, app_port=port, app_protocol=protocol, app_api_token=token,
-                              data_dir=self.tmp.mktemp(app_id), app_max_concurrency=max_concurrency)  # fmt: skip
+                              data_dir=self.tmp.mktemp(app_id), app_max_concurrency=max_concurrency,
+                              app_health=health)  # fmt: skip
         return self.stack.enter_context(sidecar)
 
 
@@ -84,6 +92,14 @@ def orphan(sidecars: Sidecars) -> tuple[Sidecar, int]:
 def limited(sidecars: Sidecars) -> Sidecar:
     """A sidecar ``limited`` with ``--app-max-concurrency 2``."""
     return sidecars.start("limited", sidecars.stack.enter_context(serve_echo()), max_concurrency=2)
+
+
+@pytest.fixture(scope="module")
+def watched(sidecars: Sidecars) -> tuple[Sidecar, EchoServer]:
+    """A sidecar ``watched`` probing its app's ``/healthz`` every second (one failure: unhealthy); and the app."""
+    app = sidecars.stack.enter_context(serve_echo_server())
+    health = HealthSettings("/healthz", interval=1.0, timeout=0.5, threshold=1)
+    return sidecars.start("watched", int(app.server_address[1]), health=health), app
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +247,32 @@ def test_app_max_concurrency_holds_calls_back(limited: Sidecar) -> None:
         answers = list(pool.map(lambda _: call(limited, "GET", "/v1.0/invoke/limited/method/slow"), range(5)))
     assert [status for status, _, _ in answers] == [200] * 5
     assert max(int(body) for _, _, body in answers) == 2  # never more than two at once in the app
+
+
+def _until(check: Callable[[], bool], timeout: float = 8.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_app_health_checks(watched: tuple[Sidecar, EchoServer]) -> None:
+    sidecar, app = watched
+    props = json.loads(call(sidecar, "GET", "/v1.0/metadata")[2])["appConnectionProperties"]
+    assert props["health"] == {"healthCheckPath": "/healthz", "healthProbeInterval": "1s",
+                               "healthProbeTimeout": "500ms", "healthThreshold": 1}  # fmt: skip
+    path = "/v1.0/invoke/watched/method/hello"
+    assert _until(lambda: call(sidecar, "GET", path)[0] == 200)
+    app.healthy = False
+    try:
+        assert _until(lambda: call(sidecar, "GET", path)[0] == 500)
+        assert json.loads(call(sidecar, "GET", path)[2]) == {"errorCode": "ERR_DIRECT_INVOKE", "message": (
+            "failed to invoke, id: watched, err: rpc error: code = Internal desc = app is not in a healthy state")}
+    finally:
+        app.healthy = True
+    assert _until(lambda: call(sidecar, "GET", path)[0] == 200)
 
 
 def test_an_app_that_went_away(orphan: tuple[Sidecar, int]) -> None:

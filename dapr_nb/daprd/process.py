@@ -121,6 +121,7 @@ class Daprd(SidecarEndpoints):
         app_protocol: str = "http",
         app_api_token: str = "",
         app_max_concurrency: int | None = None,
+        app_health_check: dict[str, object] | None = None,
     ) -> None:
         self.bins = bins or binaries()
         self.resources_path = Path(resources_path) if resources_path else None
@@ -134,6 +135,8 @@ class Daprd(SidecarEndpoints):
         self.app_protocol = app_protocol
         self._app_api_token = app_api_token
         self.app_max_concurrency = app_max_concurrency
+        self.app_health_check = app_health_check
+        """daprd's health-check flags without ``app-health-`` (``{"check-path": "/healthz", "threshold": 1}``)."""
         self.redis_address: str | None = None
         self.workdir: Path | None = None
         self._children: list[_Child] = []
@@ -238,12 +241,16 @@ class Daprd(SidecarEndpoints):
             opts.update({"app-port": self.app_port, "app-protocol": self.app_protocol})
             if self.app_max_concurrency is not None:
                 opts["app-max-concurrency"] = self.app_max_concurrency
+            if self.app_health_check is not None:
+                opts.update({f"app-health-{k}": v for k, v in self.app_health_check.items()})
         env = {k: v for k, v in os.environ.items() if k not in ("DAPR_API_TOKEN", "APP_API_TOKEN")}
         if self.api_token:
             env["DAPR_API_TOKEN"] = self.api_token  # daprd reads its token from the environment, like `dapr run`
         if self._app_api_token:
             env["APP_API_TOKEN"] = self._app_api_token  # sent to the app as dapr-api-token
-        child = self._spawn("daprd", [str(self.bins.path("daprd")), *_flags(opts), *self._common()], logs, env)
+        switches = ["--enable-app-health-check=true"] if self.app_health_check is not None else []  # a Go bool flag
+        args = [str(self.bins.path("daprd")), *_flags(opts), *switches, *self._common()]
+        child = self._spawn("daprd", args, logs, env)
         self.grpc_port, self.http_port = grpc, http
         base = f"http://127.0.0.1:{http}/v1.0"
         self._wait(child, lambda: _http_status(f"{base}/healthz") == 204, "report healthy on /v1.0/healthz")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..sidecar import SidecarEndpoints
+from .appchannel.health import HealthSettings
 from .http_api.limits import HttpLimits
 from .server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
 
@@ -60,6 +61,7 @@ class Sandbox(SidecarEndpoints):
         app_api_token: str = "",
         app_wait_timeout: float | None = None,
         app_max_concurrency: int = -1,
+        app_health: HealthSettings | None = None,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -81,6 +83,7 @@ class Sandbox(SidecarEndpoints):
             app_api_token=app_api_token,
             app_wait_timeout=app_wait_timeout,
             app_max_concurrency=app_max_concurrency,
+            app_health=app_health,
         )
         self.in_process = in_process
         self.start_timeout = start_timeout
@@ -139,6 +142,12 @@ class Sandbox(SidecarEndpoints):
             args += ["--app-port", str(cfg.app_port), "--app-protocol", cfg.app_protocol,
                      "--app-channel-address", cfg.app_channel_address,
                      "--app-max-concurrency", str(cfg.app_max_concurrency)]  # fmt: skip
+            if cfg.app_health is not None:
+                health = cfg.app_health
+                args += ["--enable-app-health-check", "--app-health-check-path", health.path,
+                         "--app-health-probe-interval", str(round(health.interval)),
+                         "--app-health-probe-timeout", str(round(health.timeout * 1000)),
+                         "--app-health-threshold", str(health.threshold)]  # fmt: skip
             if cfg.app_wait_timeout is not None:
                 args += ["--app-wait-timeout", str(cfg.app_wait_timeout)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}

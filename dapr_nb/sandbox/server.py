@@ -32,6 +32,7 @@ from grpc_reflection.v1alpha import reflection
 from ..sidecar import bracket
 from .appchannel.channel import PROTOCOLS, AppSettings, wait_for_app
 from .appchannel.direct import SECRET_HEADER, DirectMessaging, make_channel
+from .appchannel.health import HealthSettings
 from .appchannel.nameres import Entry, Registry
 from .appchannel.proxy import ProxyHandler
 from .errors import ComponentError
@@ -80,6 +81,8 @@ class SandboxConfig:
     app_api_token: str = field(default="", repr=False)  # APP_API_TOKEN: sent to the app as dapr-api-token
     app_max_concurrency: int = -1
     """``--app-max-concurrency``: calls into the app at once (-1: no limit)."""
+    app_health: HealthSettings | None = None
+    """``--enable-app-health-check`` and its settings (None: no health checks)."""
     app_wait_timeout: float | None = None
     """Seconds to wait for the app's port at start-up (None: as long as it takes, like daprd)."""
     nameres_dir: Path | None = None
@@ -90,7 +93,7 @@ class SandboxConfig:
         if self.app_port is None:
             return None
         return AppSettings(self.app_port, self.app_protocol, self.app_channel_address, self.app_api_token,
-                           self.app_max_concurrency)  # fmt: skip
+                           self.app_max_concurrency, self.app_health)  # fmt: skip
 
     def check(self) -> None:
         """Refuse settings that would expose an unauthenticated sidecar."""
@@ -229,6 +232,11 @@ class SandboxServer:
                 "(--app-port): start the app first, or check its port"
             )
         log.info("the app is listening on %s:%d", settings.address, settings.port)
+        assert self.runtime is not None
+        health = self.runtime.services["direct"].health
+        if health is not None:
+            health.probe_once()  # daprd probes at once, so a healthy app is reachable when the sandbox is ready
+            health.start()
 
     def _start_grpc(self) -> None:
         self._pool = futures.ThreadPoolExecutor(max_workers=GRPC_THREADS, thread_name_prefix="dapr-nb-grpc")

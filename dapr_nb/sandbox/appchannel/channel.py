@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from .health import HealthSettings
 from .messages import InvokeRequest, InvokeResult
 
 log = logging.getLogger("dapr_nb.sandbox.appchannel")
@@ -48,12 +49,16 @@ class AppSettings:
     """``APP_API_TOKEN``: sent to the app as ``dapr-api-token``."""
     max_concurrency: int = -1
     """``--app-max-concurrency``: calls into the app at once (more wait for a slot); -1 for no limit."""
+    health: HealthSettings | None = None
+    """``--enable-app-health-check`` and its settings (None: no health checks, the app counts as healthy)."""
 
     def metadata(self) -> dict[str, object]:
         """Return daprd's ``appConnectionProperties`` (without health checks: the sandbox has none yet)."""
         props: dict[str, object] = {"port": self.port, "protocol": self.protocol, "channelAddress": self.address}
         if self.max_concurrency > 0:
             props["maxConcurrency"] = self.max_concurrency
+        if self.health is not None:
+            props["health"] = self.health.metadata(self.protocol)
         return props
 
 
@@ -64,6 +69,9 @@ class AppChannel(Protocol):
 
     def invoke(self, request: InvokeRequest) -> InvokeResult:
         """Call the app; raise ChannelError when it cannot be reached."""
+
+    def probe(self, path: str, timeout: float) -> bool:
+        """Return whether the app answers its health check (``path`` for HTTP apps) within ``timeout`` seconds."""
 
     def close(self) -> None:
         """Release connections."""

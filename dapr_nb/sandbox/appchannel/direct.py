@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from .channel import AppChannel, AppSettings, ChannelError, clean_method
+from .health import UNHEALTHY, AppHealth
 from .messages import InvokeRequest, InvokeResult, child_traceparent
 from .nameres import Entry, Registry
 from .pool import ConnectionPool
@@ -72,9 +73,16 @@ class DirectMessaging:
         self._pools_lock = threading.Lock()
         limit = channel.settings.max_concurrency if channel is not None else -1
         self._slots = threading.BoundedSemaphore(limit) if limit > 0 else None
+        self.health: AppHealth | None = None
+        """The app's health checks (started by the server once the app's port is open)."""
+        if channel is not None and channel.settings.health is not None:
+            health = channel.settings.health
+            self.health = AppHealth(health, lambda timeout: channel.probe(health.path, timeout))
 
     def close(self) -> None:
         """Close the app channel and the connections to other sandboxes."""
+        if self.health is not None:
+            self.health.close()
         if self.channel is not None:
             self.channel.close()
         with self._pools_lock:
@@ -105,6 +113,8 @@ class DirectMessaging:
         """Call this sandbox's app with a new span; ChannelError when it has none."""
         if self.channel is None:
             raise ChannelError(NOT_INITIALIZED)
+        if self.health is not None and not self.health.healthy:
+            raise ChannelError(UNHEALTHY, "Internal")
         span = child_traceparent(request.traceparent or request.header("traceparent"))
         if self._slots is None:
             return self.channel.invoke(replace(request, traceparent=span))

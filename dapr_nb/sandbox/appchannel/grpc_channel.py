@@ -14,7 +14,7 @@ import threading
 import grpc
 from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import appcallback_pb2_grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, empty_pb2
 from google.rpc import status_pb2
 
 from . import headers
@@ -95,6 +95,18 @@ class GrpcChannel:
             data=response.data.value, type_url=response.data.type_url, trailers=_pairs(call.trailing_metadata()),
             traceparent=request.traceparent,
         )  # fmt: skip
+
+    def probe(self, path: str, timeout: float) -> bool:
+        """Return whether ``AppCallbackHealthCheck.HealthCheck`` succeeds within ``timeout`` seconds."""
+        self._stub()
+        assert self._channel is not None
+        stub = appcallback_pb2_grpc.AppCallbackHealthCheckStub(self._channel)
+        metadata = (("dapr-api-token", self.settings.token),) if self.settings.token else ()
+        try:
+            stub.HealthCheck(empty_pb2.Empty(), metadata=metadata, timeout=timeout)
+        except grpc.RpcError:
+            return False
+        return True
 
     def close(self) -> None:
         """Close the channel."""

@@ -61,6 +61,18 @@ class HttpChannel:
         return InvokeResult(status=answer.status, http=True, headers=kept, content_type=content_type,
                             data=answer.body, traceparent=request.traceparent)  # fmt: skip
 
+    def probe(self, path: str, timeout: float) -> bool:
+        """Return whether ``GET path`` answers 2xx within ``timeout`` seconds (OSError when the app is not there)."""
+        conn = http.client.HTTPConnection(self.settings.address, self.settings.port, timeout=timeout)
+        try:
+            headers = {"Dapr-Api-Token": self.settings.token} if self.settings.token else {}
+            conn.request("GET", "/" + path.lstrip("/"), headers=headers)
+            response = conn.getresponse()
+            response.read()
+            return 200 <= response.status < 300
+        finally:
+            conn.close()
+
     def _headers(self, request: InvokeRequest) -> list[tuple[str, str]]:
         out = list(headers_mod.to_http(request.headers))
         content_type = PROTOBUF if request.type_url else request.content_type
