@@ -8,6 +8,7 @@ apps, and the headers a second sidecar adds when one app invokes another by app 
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import time
@@ -169,6 +170,9 @@ def test_the_dapr_app_id_header_form_and_method_normalization(echo: Sidecar) -> 
     seen = json.loads(body)
     assert (status, seen["verb"], seen["path"], values(seen["headers"], "dapr-app-id")) == (200, "GET", "/hello2?q=2",
                                                                                            [])  # fmt: skip
+    auth = "Basic " + base64.b64encode(b"dapr-app-id:echo").decode()
+    seen = json.loads(call(echo, "PUT", "/hello3/x?y=1", b"b", {"Authorization": auth})[2])
+    assert (seen["verb"], seen["path"], values(seen["headers"], "authorization")) == ("PUT", "/hello3/x?y=1", [auth])
     assert json.loads(call(echo, "GET", "/v1.0/invoke/echo/method/a/../b//c")[2])["path"] == "/b/c"
     assert json.loads(call(echo, "GET", "/v1.0/invoke/echo/method/")[2])["path"] == "/"
 

@@ -9,6 +9,7 @@ hops into this sandbox's app; it checks their secret instead of the API token.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 from collections.abc import Mapping
@@ -28,11 +29,11 @@ _DROPPED = frozenset({invoke.APP_ID_HEADER, "dapr-api-token", "host"})
 def invoke_service(runtime: Runtime, request: Request) -> Response:
     """Invoke the app named in the path or the ``dapr-app-id`` header and answer what it answered."""
     path = unquote(request.path)
-    target = invoke.target_of(path, request.headers)
+    target, method = _target_and_method(path, request.headers)
     if not target:
         raise invoke.no_app_id()
     call = InvokeRequest(
-        method=_method_of(path, request.headers),
+        method=method,
         verb=request.method.upper(),
         query=request.raw_query,
         content_type=request.header("content-type"),
@@ -43,13 +44,31 @@ def invoke_service(runtime: Runtime, request: Request) -> Response:
     return Response(answer.status, answer.body, answer.content_type, more_headers=answer.headers)
 
 
-def _method_of(path: str, headers: Mapping[str, str]) -> str:
-    """Return the method daprd takes from the path: after ``/method/``, or the whole path with ``dapr-app-id``."""
-    if any(k.lower() == invoke.APP_ID_HEADER and v for k, v in headers.items()):
-        return go_clean(path).lstrip("/")
-    rest = path[path.find("/method/") + len("/method/") :]
-    cleaned = go_clean(rest)
-    return "" if cleaned == "." else cleaned
+def _target_and_method(path: str, headers: Mapping[str, str]) -> tuple[str, str]:
+    """Find the target and method as daprd does: ``dapr-app-id``, Basic auth ``dapr-app-id:<id>``, else the path.
+
+    With a header the whole path is the method; in the path form the method follows ``/method/``.
+    """
+    named = next((v for k, v in headers.items() if k.lower() == invoke.APP_ID_HEADER and v), "") or _basic(headers)
+    if named:
+        return named, go_clean(path).lstrip("/")
+    target = invoke.target_of(path, headers)
+    if not target:
+        return "", ""
+    cleaned = go_clean(path[path.find("/method/") + len("/method/") :])
+    return target, "" if cleaned == "." else cleaned
+
+
+def _basic(headers: Mapping[str, str]) -> str:
+    """Return the app id of ``Authorization: Basic base64("dapr-app-id:<id>")``, ``""`` for anything else."""
+    auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    if not auth.startswith("Basic "):
+        return ""
+    try:
+        pair = base64.b64decode(auth[len("Basic ") :], validate=True).decode().split(":")
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    return pair[1] if len(pair) == 2 and pair[0].lower() == invoke.APP_ID_HEADER else ""
 
 
 def internal_call(runtime: Runtime, request: Request) -> Response:
