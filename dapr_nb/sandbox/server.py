@@ -30,10 +30,10 @@ from dapr.proto.runtime.v1 import dapr_pb2, dapr_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from ..sidecar import bracket
-from .appchannel.channel import PROTOCOLS, AppSettings, wait_for_app
-from .appchannel.direct import SECRET_HEADER, DirectMessaging, make_channel
+from .appchannel.channel import PROTOCOLS, AppSettings
+from .appchannel.direct import SECRET_HEADER
 from .appchannel.health import HealthSettings
-from .appchannel.nameres import Entry, Registry
+from .appchannel.lifecycle import AppChannelService
 from .appchannel.proxy import ProxyHandler
 from .errors import ComponentError
 from .grpc_api import DaprApi
@@ -173,7 +173,7 @@ class SandboxServer:
         self._pool: futures.ThreadPoolExecutor | None = None
         self._http: HttpApiServer | None = None
         self._lock_file: IO[str] | None = None
-        self._registry: Registry | None = None
+        self._app: AppChannelService | None = None
         self._proxy: ProxyHandler | None = None
         self._stopped = threading.Event()
 
@@ -191,52 +191,15 @@ class SandboxServer:
         self._lock_file = lock_data_dir(cfg.data_dir)
         try:
             self.runtime = build_runtime(cfg.app_id, cfg.data_dir, cfg.resources_path)
-            self._start_app_channel(self.runtime)
+            self._app = AppChannelService(cfg.app_id, cfg.app_settings(), cfg.nameres_dir, cfg.app_wait_timeout)
+            self.runtime.services["direct"] = self._app.direct
             self._start_grpc()
             self._start_http()
-            self._register(self.runtime)
-            self._wait_for_app()
+            self._app.register(cfg.host, self.http_port, self.grpc_port)
+            self._app.wait_for_app()
         except BaseException:
             self.stop()
             raise
-
-    def _start_app_channel(self, runtime: Runtime) -> None:
-        settings = self.config.app_settings()
-        self._registry = Registry(self.config.nameres_dir)
-        channel = make_channel(settings) if settings is not None else None
-        runtime.services["direct"] = DirectMessaging(runtime.app_id, channel, self._registry)
-
-    def _register(self, runtime: Runtime) -> None:
-        """Enter this sandbox in the name-resolution registry, so other sandboxes can invoke its app."""
-        if self._registry is None:
-            return
-        host = self.config.host if self.config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-        secret = runtime.services["direct"].secret
-        entry = Entry(runtime.app_id, os.getpid(), host, self.http_port, self.grpc_port, secret)
-        try:
-            self._registry.register(entry)
-        except OSError as exc:
-            log.warning("cannot register app id %s in %s: %s; other sandboxes will not find it",
-                        runtime.app_id, self._registry.directory, exc)  # fmt: skip
-
-    def _wait_for_app(self) -> None:
-        """Wait for the app's port as daprd does before it serves the app channel."""
-        settings = self.config.app_settings()
-        if settings is None:
-            return
-        log.info("waiting for the app on %s:%d (%s)", settings.address, settings.port, settings.protocol)
-        timeout = self.config.app_wait_timeout
-        if not wait_for_app(settings, float("inf") if timeout is None else timeout):
-            raise ComponentError(
-                f"the app did not listen on {settings.address}:{settings.port} within {timeout:.0f}s "
-                "(--app-port): start the app first, or check its port"
-            )
-        log.info("the app is listening on %s:%d", settings.address, settings.port)
-        assert self.runtime is not None
-        health = self.runtime.services["direct"].health
-        if health is not None:
-            health.probe_once()  # daprd probes at once, so a healthy app is reachable when the sandbox is ready
-            health.start()
 
     def _start_grpc(self) -> None:
         self._pool = futures.ThreadPoolExecutor(max_workers=GRPC_THREADS, thread_name_prefix="dapr-nb-grpc")
@@ -247,7 +210,8 @@ class SandboxServer:
         """Build, bind and start the aio server (on the loop it will run on)."""
         cfg = self.config
         assert self.runtime is not None
-        direct = self.runtime.services["direct"]
+        assert self._app is not None
+        direct = self._app.direct
         interceptors: list[grpc.aio.ServerInterceptor] = []
         if cfg.api_token:
             interceptors.append(TokenInterceptor(cfg.api_token, SECRET_HEADER, lambda: str(direct.secret)))
@@ -260,11 +224,7 @@ class SandboxServer:
             if register is not None:
                 names.extend(register(server))
         reflection.enable_server_reflection(names, server)
-        settings = cfg.app_settings()
-        app_grpc = None
-        if settings is not None and settings.protocol == "grpc":
-            app_grpc = (f"{bracket(settings.address)}:{settings.port}", settings.token)
-        self._proxy = ProxyHandler(direct, app_grpc)
+        self._proxy = self._app.proxy(bracket(cfg.app_channel_address))
         server.add_generic_rpc_handlers((self._proxy,))  # last: only methods no service above takes
         try:
             port = server.add_insecure_port(f"{bracket(cfg.host)}:{cfg.grpc_port}")
@@ -312,8 +272,8 @@ class SandboxServer:
         self._stopped.set()
         clean = True
         began = time.monotonic()
-        if self._registry is not None:
-            self._registry.unregister()
+        if self._app is not None:
+            self._app.unregister()
         if self._http is not None:
             clean = _bounded(self._stop_http, STOP_MARGIN, "http") and clean
         http_done = time.monotonic()
