@@ -13,6 +13,7 @@ import dapr.ext.workflow as wf
 from dapr.ext.workflow._durabletask.worker import _AsyncWorkerManager
 
 from dapr_nb.sandbox import Sandbox
+from dapr_nb.sidecar import SidecarEndpoints
 
 
 def shutdown(runtime: wf.WorkflowRuntime) -> None:
@@ -26,23 +27,29 @@ def shutdown(runtime: wf.WorkflowRuntime) -> None:
 
 
 @contextlib.contextmanager
+def doubler_worker(sidecar: SidecarEndpoints) -> Iterator[SidecarEndpoints]:
+    """Serve ``doubler`` (double an input, then wait for event ``go``) from a WorkflowRuntime on ``sidecar``."""
+    runtime = wf.WorkflowRuntime(host=sidecar.host, port=str(sidecar.grpc_port))
+
+    @runtime.activity(name="double")
+    def double(ctx: Any, value: int) -> int:
+        return value * 2
+
+    @runtime.workflow(name="doubler")
+    def doubler(ctx: Any, value: int) -> Any:
+        doubled = yield ctx.call_activity(double, input=value)
+        event = yield ctx.wait_for_external_event("go")
+        return [doubled, event]
+
+    runtime.start()
+    try:
+        yield sidecar
+    finally:
+        shutdown(runtime)
+
+
+@contextlib.contextmanager
 def doubler_sandbox(data_dir: Path) -> Iterator[Sandbox]:
-    """A sandbox of its own with a worker serving ``doubler`` (double an input, then wait for event ``go``)."""
-    with Sandbox(data_dir=data_dir) as sb:
-        runtime = wf.WorkflowRuntime(host=sb.host, port=str(sb.grpc_port))
-
-        @runtime.activity(name="double")
-        def double(ctx: Any, value: int) -> int:
-            return value * 2
-
-        @runtime.workflow(name="doubler")
-        def doubler(ctx: Any, value: int) -> Any:
-            doubled = yield ctx.call_activity(double, input=value)
-            event = yield ctx.wait_for_external_event("go")
-            return [doubled, event]
-
-        runtime.start()
-        try:
-            yield sb
-        finally:
-            shutdown(runtime)
+    """A sandbox of its own with a worker serving ``doubler`` (see :func:`doubler_worker`)."""
+    with Sandbox(data_dir=data_dir) as sb, doubler_worker(sb):
+        yield sb

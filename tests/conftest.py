@@ -7,6 +7,8 @@ Differential tests take ``sidecar`` instead of ``sandbox``: it is parametrised o
 ``daprd`` (a real daprd from ``dapr-nb daprd build``; those cases skip with one line when it is not
 built). A test that shows a known difference carries ``@pytest.mark.daprd_differs("key")``: on daprd
 it is a strict xfail, and ``key`` must be a row of the README's differences table (checked here).
+Tests that compare both answers in one case take ``on_both`` (helpers in ``differential``); there the
+marker expects ``differential.DaprdDiffers`` only, so a failing sandbox assertion still fails.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from differential import DaprdDiffers, OnBoth, Scenario, exact
 
 from dapr_nb.daprd import Daprd, binaries
 from dapr_nb.sandbox import Sandbox
@@ -53,8 +56,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if key not in known:
             raise pytest.UsageError(f"{item.nodeid}: daprd_differs({key!r}) is not in README's {DIFFERENCES_HEADING!r}")
         callspec = getattr(item, "callspec", None)
+        reason = f"documented difference from daprd: {key}"
         if callspec is not None and callspec.params.get("sidecar") == "daprd":
-            item.add_marker(pytest.mark.xfail(strict=True, reason=f"documented difference from daprd: {key}"))
+            item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+        elif "on_both" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xfail(strict=True, raises=DaprdDiffers, reason=reason))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -89,6 +95,25 @@ def daprd() -> Iterator[Daprd]:
 def sidecar(request: pytest.FixtureRequest) -> Sidecar:
     """The session sandbox, then the session daprd: differential tests run once against each."""
     return request.getfixturevalue(str(request.param))  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def on_both(sandbox: Sandbox, daprd: Daprd, point_sdk: Callable[[Sidecar], None]) -> OnBoth:
+    """Return a runner: scenario(sidecar) on the sandbox, then on daprd (SDK env pointed at each); both answers.
+
+    Any string in an answer that equals the sidecar's app id is replaced by ``"APP"``.
+
+    Compare them with ``differential.same``; ``daprd_differs`` on such a test expects ``DaprdDiffers``.
+    """
+
+    def run(scenario: Scenario) -> tuple[Any, Any]:
+        results = []
+        for each in (sandbox, daprd):
+            point_sdk(each)
+            results.append(exact(scenario(each), {each.app_id: "APP"}))  # app ids differ by construction
+        return results[0], results[1]
+
+    return run
 
 
 @pytest.fixture

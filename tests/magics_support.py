@@ -1,6 +1,7 @@
 """Fixtures for the magics tests: a real IPython shell with ``%load_ext dapr_nb``, and a cell runner.
 
-Import the fixtures into a test module (``from magics_support import cells, dapr, shell  # noqa: F401``).
+Use them with ``pytest_plugins = ["magics_support"]``. ``dapr`` runs each test once on the session sandbox and
+once on the session daprd (the ``sidecar`` fixture); ``cells`` alone is for tests that bring their own sidecar.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from typing import Any
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
+from sidecars import Sidecar
 from traitlets.config import Config
-
-from dapr_nb.sandbox import Sandbox
 
 
 class Cells:
@@ -83,6 +83,6 @@ def cells(shell: InteractiveShell) -> Iterator[Cells]:
 
 
 @pytest.fixture
-def dapr(cells: Cells, sdk_env: Sandbox) -> Cells:
-    """A cell runner whose ``%dapr`` follows the session sandbox through the DAPR_* variables."""
+def dapr(cells: Cells, sidecar_env: Sidecar) -> Cells:
+    """A cell runner whose ``%dapr`` follows ``sidecar`` (the sandbox, then daprd) through the DAPR_* variables."""
     return cells

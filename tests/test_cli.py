@@ -66,7 +66,7 @@ def test_daprd_env_vars_are_honoured(tmp_path: Path) -> None:
     try:
         assert (int(found[1]), int(found[2])) == (grpc_port, http_port)
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/v1.0/metadata", timeout=5) as response:
-            assert b'"id": "orders"' in response.read()
+            assert b'"id":"orders"' in response.read()
     finally:
         proc.terminate()
         proc.communicate(timeout=15)

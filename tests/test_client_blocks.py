@@ -1,33 +1,23 @@
-"""Secrets, configuration, lock, bindings, invocation, jobs, conversation and metadata through both clients."""
+"""Secrets, configuration, lock, bindings, invocation, jobs, conversation, metadata: both clients, both sidecars."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Callable
 
 import pytest
 from clienthelp import async_client_for, client_for, run
+from sidecars import Sidecar, config_watch_live, set_config
 
 from dapr_nb.client import AsyncClient, Client
 from dapr_nb.errors import Conflict, DaprError
-from dapr_nb.sandbox import Sandbox
 
 WAIT = 10.0
 
 
 @pytest.fixture
-def client(sandbox: Sandbox) -> Client:
-    with client_for(sandbox) as c:
+def client(sidecar: Sidecar) -> Client:
+    with client_for(sidecar) as c:
         yield c  # type: ignore[misc]
-
-
-def set_config(sb: Sandbox, store: str, items: dict[str, object]) -> None:
-    """Change configuration items through the sandbox's admin route."""
-    body = json.dumps({"items": items}).encode()
-    request = urllib.request.Request(f"{sb.http_endpoint}/v1.0-sandbox/configuration/{store}", body, method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
 
 
 def test_secrets(client: Client) -> None:
@@ -40,14 +30,15 @@ def test_secrets(client: Client) -> None:
         client.get_secret("no-such-store", "x")
 
 
-def test_configuration_get_and_subscribe(client: Client, sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+def test_configuration_get_and_subscribe(client: Client, sidecar: Sidecar, unique: Callable[[str], str]) -> None:
     key = unique("feature")
-    set_config(sandbox, "configstore", {key: "on"})
+    set_config(sidecar, {key: "on"})
     items = client.get_configuration("configstore", [key])
     assert [(i.key, i.value) for i in items] == [(key, "on")]
     with client.subscribe_configuration("configstore", [key]) as watch:
         assert watch.id
-        set_config(sandbox, "configstore", {key: "off"})
+        config_watch_live(sidecar, [key])
+        set_config(sidecar, {key: "off"})
         update = watch.next_update(WAIT)
         assert update is not None and update.id == watch.id and update.items[0].value == "off"
     assert not client.unsubscribe_configuration("configstore", "no-such-id")
@@ -55,20 +46,21 @@ def test_configuration_get_and_subscribe(client: Client, sandbox: Sandbox, uniqu
         client.get_configuration("no-such-store", [key])
 
 
-def test_async_configuration_subscribe(sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+def test_async_configuration_subscribe(sidecar: Sidecar, unique: Callable[[str], str]) -> None:
     key = unique("async-feature")
 
     async def main(client: AsyncClient) -> str:
         async with client:
             watch = await client.subscribe_configuration("configstore", [key])
             assert watch.id
-            set_config(sandbox, "configstore", {key: "v2"})
+            config_watch_live(sidecar, [key])
+            set_config(sidecar, {key: "v2"})
             update = await watch.next_update(WAIT)
             await watch.close()
             assert update is not None
             return update.items[0].value
 
-    assert run(main(async_client_for(sandbox))) == "v2"
+    assert run(main(async_client_for(sidecar))) == "v2"
 
 
 def test_lock(client: Client, unique: Callable[[str], str]) -> None:
@@ -87,7 +79,7 @@ def test_lock(client: Client, unique: Callable[[str], str]) -> None:
     assert client.try_lock("lockstore", resource, "you", 30)
 
 
-def test_async_lock(sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+def test_async_lock(sidecar: Sidecar, unique: Callable[[str], str]) -> None:
     resource = unique("res")
 
     async def main(client: AsyncClient) -> str:
@@ -96,7 +88,7 @@ def test_async_lock(sandbox: Sandbox, unique: Callable[[str], str]) -> None:
                 assert not await client.try_lock("lockstore", resource, "you", 30)
             return await client.unlock("lockstore", resource, "me")
 
-    assert run(main(async_client_for(sandbox))) == "lock_does_not_exist"
+    assert run(main(async_client_for(sidecar))) == "lock_does_not_exist"
 
 
 def test_bindings(client: Client, unique: Callable[[str], str]) -> None:
@@ -110,7 +102,7 @@ def test_bindings(client: Client, unique: Callable[[str], str]) -> None:
 
 
 def test_invoke_reaches_the_http_api_and_reports_errors(client: Client) -> None:
-    # The sandbox has no app channel: invocation is answered by its HTTP API with daprd's JSON error.
+    # No app called some-app runs: invocation is answered by the sidecar's HTTP API with daprd's JSON error.
     with pytest.raises(DaprError) as info:
         client.invoke_method("some-app", "orders/1", verb="GET", query={"a": "b"})
     assert info.value.http_status == 500 and info.value.reason == "ERR_DIRECT_INVOKE"
@@ -136,10 +128,10 @@ def test_conversation_echo(client: Client) -> None:
     assert result.outputs and "hello" in " ".join(result.outputs)
 
 
-def test_metadata(client: Client, unique: Callable[[str], str]) -> None:
+def test_metadata(client: Client, sidecar: Sidecar, unique: Callable[[str], str]) -> None:
     key = unique("attr")
     client.set_metadata(key, "value")
     meta = client.get_metadata()
-    assert meta.app_id == "sandbox" and meta.extended[key] == "value"
+    assert meta.app_id == sidecar.app_id and meta.extended[key] == "value"
     assert "statestore" in [c.name for c in meta.components]
     assert "<table>" in meta._repr_html_()

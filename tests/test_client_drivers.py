@@ -15,12 +15,12 @@ from typing import Any
 import grpc
 import pytest
 from clienthelp import async_client_for, client_for, run
+from sidecars import Sidecar
 
 from dapr_nb.client import AsyncClient, Client
 from dapr_nb.core.ops import Op, RetryPolicy, Sleep
 from dapr_nb.core.results import BulkPublishResult
 from dapr_nb.errors import SidecarUnavailable
-from dapr_nb.sandbox import Sandbox
 
 BUDGET = 0.5
 HANG = 10 * BUDGET
@@ -73,9 +73,9 @@ def test_wait_ready_ends_on_time_with_unlimited_retries(closed_port: str, monkey
     run(main())
 
 
-def test_ops_that_send_nothing_work_with_retries(sandbox: Sandbox) -> None:
+def test_ops_that_send_nothing_work_with_retries(sidecar: Sidecar) -> None:
     policy = RetryPolicy(max_attempts=3)
-    with client_for(sandbox, retry=policy) as client:
+    with client_for(sidecar, retry=policy) as client:
         assert client.save_bulk_state("statestore", {}) is None
         assert client.delete_bulk_state("statestore", []) is None
         assert client.publish_bulk("pubsub", "t", []) == BulkPublishResult(0)
@@ -86,7 +86,7 @@ def test_ops_that_send_nothing_work_with_retries(sandbox: Sandbox) -> None:
             assert await aclient.delete_bulk_state("statestore", []) is None
             assert await aclient.publish_bulk("pubsub", "t", []) == BulkPublishResult(0)
 
-    run(main(async_client_for(sandbox, retry=policy)))
+    run(main(async_client_for(sidecar, retry=policy)))
 
 
 def _guarded(cleaned: list[str], instruction: Any, started: list[bool] | None = None) -> Op[None]:
@@ -121,8 +121,8 @@ def test_the_drivers_close_the_op_on_any_exit(closed_port: str) -> None:
     run(main())
 
 
-def test_a_new_event_loop_closes_the_old_loops_channel(sandbox: Sandbox) -> None:
-    client = async_client_for(sandbox)
+def test_a_new_event_loop_closes_the_old_loops_channel(sidecar: Sidecar) -> None:
+    client = async_client_for(sidecar)
 
     async def use() -> grpc.aio.Channel:
         await client.get_metadata()
@@ -142,8 +142,8 @@ def test_a_new_event_loop_closes_the_old_loops_channel(sandbox: Sandbox) -> None
     assert second.get_state() == grpc.ChannelConnectivity.SHUTDOWN
 
 
-def test_a_channel_of_a_loop_still_running_elsewhere_is_closed_on_that_loop(sandbox: Sandbox) -> None:
-    client = async_client_for(sandbox)
+def test_a_channel_of_a_loop_still_running_elsewhere_is_closed_on_that_loop(sidecar: Sidecar) -> None:
+    client = async_client_for(sidecar)
     other = asyncio.new_event_loop()
     thread = threading.Thread(target=other.run_forever, daemon=True)
     thread.start()

@@ -2,7 +2,8 @@
 open, receive, ack, then the sidecar is killed mid-stream — and must report the same outcomes.
 
 Both drivers' streams are open on the same sandbox at once, so one SIGKILL hits both and the error
-messages (which name the endpoint) can be compared exactly.
+messages (which name the endpoint) can be compared exactly. The tests that kill no sidecar run on
+both sidecars (``sidecar``); the kill tests need a sandbox of their own.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from clienthelp import async_client_for, client_for, run
-from test_client_blocks import set_config
+from sidecars import Sidecar, set_config
 
 from dapr_nb.core.streams import State
 from dapr_nb.errors import StreamClosed
@@ -93,7 +94,7 @@ def test_configuration_watches_report_the_same_outcomes_when_the_sidecar_dies(
             "sync": client.subscribe_configuration("configstore", [key]),
             "async": await aclient.subscribe_configuration("configstore", [key]),
         }
-        set_config(sb, "configstore", {key: "on"})
+        set_config(sb, {key: "on"})
         seen: dict[str, list[Any]] = {}
         for name, watch in watches.items():
             update = await value(watch.next_update, WAIT)
@@ -113,11 +114,11 @@ def test_configuration_watches_report_the_same_outcomes_when_the_sidecar_dies(
     assert again == died and after == [State.FAILED, False, ("ok", "None"), State.FAILED, ("ok", "None"), State.FAILED]
 
 
-def test_acks_after_close_are_refused_by_both_drivers(sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+def test_acks_after_close_are_refused_by_both_drivers(sidecar: Sidecar, unique: Callable[[str], str]) -> None:
     topic = unique("t")
 
     async def main() -> list[Any]:
-        client, aclient = client_for(sandbox), async_client_for(sandbox)
+        client, aclient = client_for(sidecar), async_client_for(sidecar)
         subs = [client.subscribe("pubsub", topic), await aclient.subscribe("pubsub", topic)]
         client.publish("pubsub", topic, "x")
         seen = []
@@ -139,12 +140,12 @@ def test_acks_after_close_are_refused_by_both_drivers(sandbox: Sandbox, unique: 
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
-def test_open_failure_raises_the_cause(sandbox: Sandbox, kind: str) -> None:
+def test_open_failure_raises_the_cause(sidecar: Sidecar, kind: str) -> None:
     async def main() -> str:
         if kind == "sync":
-            with client_for(sandbox) as client:
+            with client_for(sidecar) as client:
                 return (await outcome(client.subscribe, "no-such-pubsub", "t"))[0]
-        async with async_client_for(sandbox) as aclient:
+        async with async_client_for(sidecar) as aclient:
             return (await outcome(aclient.subscribe, "no-such-pubsub", "t"))[0]
 
     assert run(main()) == "NotFound"

@@ -1,4 +1,4 @@
-"""Workflow management through both clients against a sandbox with the official SDK's WorkflowRuntime as worker."""
+"""Workflow management through both clients on both sidecars, with the official SDK's WorkflowRuntime as worker."""
 
 from __future__ import annotations
 
@@ -7,27 +7,32 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from _workflow_support import doubler_sandbox
+from _workflow_support import doubler_sandbox, doubler_worker
 from clienthelp import async_client_for, client_for, run
+from sidecars import Sidecar, is_daprd
 
 from dapr_nb.client import AsyncClient, Client
 from dapr_nb.core.ops import RetryPolicy
 from dapr_nb.errors import DaprError, DeadlineExceeded, NotFound
-from dapr_nb.sandbox import Sandbox
+from dapr_nb.sidecar import SidecarEndpoints
 
 WAIT = 20.0
 
 
 @pytest.fixture(scope="module")
-def wf_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A sandbox of its own with a worker, so no other test's worker receives these workflows."""
+def wf_sidecar(sidecar: Sidecar, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SidecarEndpoints]:
+    """The sidecar with a ``doubler`` worker; for the sandbox one of its own, so no other test's worker interferes."""
+    if is_daprd(sidecar):
+        with doubler_worker(sidecar) as served:
+            yield served
+        return
     with doubler_sandbox(tmp_path_factory.mktemp("wf")) as sb:
         yield sb
 
 
 @pytest.fixture
-def client(wf_sandbox: Sandbox) -> Iterator[Client]:
-    with client_for(wf_sandbox) as c:
+def client(wf_sidecar: SidecarEndpoints) -> Iterator[Client]:
+    with client_for(wf_sidecar) as c:
         yield c
 
 
@@ -38,7 +43,7 @@ def test_start_wait_event_complete_history(client: Client, unique: Callable[[str
     client.raise_workflow_event(iid, "go", 0)  # a falsy payload is still a payload
     done = client.wait_for_workflow_completion(iid, timeout=WAIT)
     assert done is not None and done.status == "COMPLETED" and done.output == [42, 0] and done.input == 21
-    assert done.is_terminal and done.execution_id and done.completed_at is not None and done.tags == {"team": "a"}
+    assert done.is_terminal and done.created_at is not None and done.started_at is not None
     history = client.get_workflow_history(iid)
     kinds = [e.kind for e in history]
     assert kinds[0] == "workflowStarted" and "taskScheduled" in kinds and kinds[-1] == "executionCompleted"
@@ -53,6 +58,16 @@ def test_start_wait_event_complete_history(client: Client, unique: Callable[[str
     assert client.get_workflow(iid) is None
     with pytest.raises(NotFound):
         client.get_workflow_history(iid)
+
+
+@pytest.mark.daprd_differs("workflow-state-fields")
+def test_state_carries_execution_id_completion_time_and_tags(client: Client, unique: Callable[[str], str]) -> None:
+    iid = client.start_workflow("doubler", 1, instance_id=unique("fields"), tags={"team": "a"})
+    client.wait_for_workflow_start(iid, timeout=WAIT)
+    client.raise_workflow_event(iid, "go", None)
+    done = client.wait_for_workflow_completion(iid, timeout=WAIT)
+    assert done is not None and done.status == "COMPLETED"
+    assert done.execution_id and done.completed_at is not None and done.tags == {"team": "a"}
 
 
 def test_suspend_resume_terminate(client: Client, unique: Callable[[str], str]) -> None:
@@ -79,11 +94,11 @@ def test_waiting_is_bounded(client: Client, unique: Callable[[str], str]) -> Non
 
 
 def test_retries_never_outlast_the_wait_timeout(
-    wf_sandbox: Sandbox, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+    wf_sidecar: SidecarEndpoints, unique: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     budget, hang = 0.5, 5.0  # 3 retries around a 0.5 s wait took ~7 s before the budget; a hang bound only
     monkeypatch.setenv("DAPR_API_MAX_RETRIES", "3")
-    with client_for(wf_sandbox) as client:
+    with client_for(wf_sidecar) as client:
         iid = client.start_workflow("doubler", 1, instance_id=unique("retried"))  # nobody raises "go"
         started = time.monotonic()
         with pytest.raises(DeadlineExceeded) as info:
@@ -97,11 +112,11 @@ def test_retries_never_outlast_the_wait_timeout(
                     await aclient.wait_for_workflow_completion(iid, timeout=budget)
                 return time.monotonic() - began
 
-        assert run(main(async_client_for(wf_sandbox, retry=RetryPolicy(max_attempts=3)))) < hang
+        assert run(main(async_client_for(wf_sidecar, retry=RetryPolicy(max_attempts=3)))) < hang
         client.terminate_workflow(iid)
 
 
-def test_async_client_workflow(wf_sandbox: Sandbox, unique: Callable[[str], str]) -> None:
+def test_async_client_workflow(wf_sidecar: SidecarEndpoints, unique: Callable[[str], str]) -> None:
     async def main(client: AsyncClient) -> Any:
         async with client:
             iid = await client.start_workflow("doubler", 2, instance_id=unique("async"))
@@ -111,4 +126,4 @@ def test_async_client_workflow(wf_sandbox: Sandbox, unique: Callable[[str], str]
             assert done is not None
             return done.output
 
-    assert run(main(async_client_for(wf_sandbox))) == [4, {}]
+    assert run(main(async_client_for(wf_sidecar))) == [4, {}]

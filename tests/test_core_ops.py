@@ -237,6 +237,38 @@ def test_wait_ready_probes_are_short_and_silent_sidecars_count_as_not_ready() ->
     assert "not ready after 5s" in info.value.message
 
 
+@pytest.mark.parametrize("default", [None, 2.0])
+def test_a_cancel_at_the_calls_deadline_is_a_deadline(default: float | None) -> None:
+    # daprd resets a call at its deadline (RST_STREAM CANCEL); grpc may report that before its own timer fires.
+    clock = FakeClock()
+
+    def reset_at_deadline(call: Instruction) -> Any:
+        assert isinstance(call, Call) and call.timeout is not None
+        clock.advance(call.timeout)
+        raise from_status("CANCELLED", "Stream removed", operation=call.method)
+
+    with pytest.raises(DeadlineExceeded) as waited:
+        drive(workflow.wait_for_workflow_completion("i", timeout=0.5), clock, reset_at_deadline, default=default)
+    assert waited.value.final and waited.value.summary() == "op: DEADLINE_EXCEEDED timed out after 0.5s"
+    with pytest.raises(DeadlineExceeded) as plain:  # no budget: the call's own (default) timeout
+        drive(metadata.get_metadata(), clock, reset_at_deadline, default=2.0)
+    assert plain.value.message == "Stream removed (at the call's 2s deadline)"
+    assert plain.value.code == "DEADLINE_EXCEEDED" and plain.value.__cause__.code == "CANCELLED"  # type: ignore[union-attr]
+
+
+def test_a_cancel_before_the_deadline_stays_a_cancel() -> None:
+    clock = FakeClock()
+
+    def reset_early(call: Instruction) -> Any:
+        assert isinstance(call, Call) and call.timeout is not None
+        clock.advance(call.timeout / 2)
+        raise from_status("CANCELLED", "Stream removed")
+
+    with pytest.raises(DaprError) as info:
+        drive(metadata.get_metadata(), clock, reset_early, default=2.0)
+    assert info.value.code == "CANCELLED" and not isinstance(info.value, DeadlineExceeded)
+
+
 @pytest.mark.parametrize("code", ["DEADLINE_EXCEEDED", "UNAVAILABLE"])
 def test_workflow_wait_is_never_retried_past_its_timeout(code: str) -> None:
     clock = FakeClock()

@@ -1,15 +1,14 @@
 """Smoke test of real daprd: the official SDK's state, pub/sub and a Hello workflow answer alike on both sidecars.
 
 Each test runs one scenario against the session sandbox and against a real daprd started by
-``dapr_nb.daprd.Daprd`` and asserts the two results are equal (values normalised only where the
-sidecars differ by construction, e.g. the app id in a CloudEvent's ``source``). Skipped with one
-line when daprd is not built.
+``dapr_nb.daprd.Daprd`` (the shared ``on_both`` fixture) and asserts the two results are equal (values
+normalised only where the sidecars differ by construction, e.g. the app id in a CloudEvent's ``source``).
+Skipped with one line when daprd is not built.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import dapr.ext.workflow as wf
@@ -19,30 +18,12 @@ from _waiting import WAIT
 from _workflow_support import shutdown
 from dapr.clients import DaprClient
 from dapr.clients.exceptions import DaprGrpcError
+from differential import OnBoth, Sidecar, same
 
-from dapr_nb.daprd import Daprd, binaries
-from dapr_nb.sandbox import Sandbox
+from dapr_nb.daprd import binaries
 
 if not binaries().present():
     pytest.skip("daprd not built: run `dapr-nb daprd build`", allow_module_level=True)
-
-Sidecar = Sandbox | Daprd
-
-
-@pytest.fixture
-def on_both(
-    sandbox: Sandbox, daprd: Daprd, point_sdk: Callable[[Any], None]
-) -> Callable[[Callable[[Sidecar], Any]], tuple[Any, Any]]:
-    """Return a runner: scenario(sidecar) on the sandbox, then on daprd, with the SDK pointed at each."""
-
-    def run(scenario: Callable[[Sidecar], Any]) -> tuple[Any, Any]:
-        results = []
-        for sidecar in (sandbox, daprd):
-            point_sdk(sidecar)
-            results.append(scenario(sidecar))
-        return results[0], results[1]
-
-    return run
 
 
 def state_scenario(sidecar: Sidecar) -> dict[str, Any]:
@@ -65,11 +46,11 @@ def state_scenario(sidecar: Sidecar) -> dict[str, Any]:
     }
 
 
-def test_state_round_trip_is_the_same(on_both: Callable[..., tuple[Any, Any]]) -> None:
+def test_state_round_trip_is_the_same(on_both: OnBoth) -> None:
     on_sandbox, on_daprd = on_both(state_scenario)
     assert on_sandbox["first"] == b'{"n": 1}' and on_sandbox["etags"] == (True, True)
     assert on_sandbox["stale_etag_code"] == grpc.StatusCode.ABORTED
-    assert on_daprd == on_sandbox
+    same(on_sandbox, on_daprd)
 
 
 def pubsub_scenario(sidecar: Sidecar) -> dict[str, Any]:
@@ -98,10 +79,10 @@ def pubsub_scenario(sidecar: Sidecar) -> dict[str, Any]:
     }
 
 
-def test_publish_and_streaming_subscribe_are_the_same(on_both: Callable[..., tuple[Any, Any]]) -> None:
+def test_publish_and_streaming_subscribe_are_the_same(on_both: OnBoth) -> None:
     on_sandbox, on_daprd = on_both(pubsub_scenario)
     assert on_sandbox["data"] == {"order": 7} and on_sandbox["source_is_app_id"]
-    assert on_daprd == on_sandbox
+    same(on_sandbox, on_daprd)
 
 
 def workflow_scenario(sidecar: Sidecar) -> dict[str, Any]:
@@ -136,7 +117,7 @@ def workflow_scenario(sidecar: Sidecar) -> dict[str, Any]:
     }
 
 
-def test_hello_workflow_is_the_same(on_both: Callable[..., tuple[Any, Any]]) -> None:
+def test_hello_workflow_is_the_same(on_both: OnBoth) -> None:
     on_sandbox, on_daprd = on_both(workflow_scenario)
     assert on_sandbox["status"] == "COMPLETED" and on_sandbox["output"] == '"Hello, Ada!"'
-    assert on_daprd == on_sandbox
+    same(on_sandbox, on_daprd)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
+from sidecars import Sidecar
 
 from dapr_nb.magics.registry import REGISTRY
 from dapr_nb.sandbox import Sandbox
@@ -76,11 +77,11 @@ def test_traitlets_config(dapr: Cells) -> None:
     assert "bad endpoint" in dapr.fail("%dapr status")
 
 
-def test_connect_switches_only_to_a_sidecar_that_answers(dapr: Cells, sandbox: Sandbox) -> None:
-    status = dapr.run(f"%dapr connect {sandbox.grpc_endpoint} --http {sandbox.http_endpoint}")
-    assert status.app_id == "sandbox" and status.grpc_endpoint == sandbox.grpc_endpoint
+def test_connect_switches_only_to_a_sidecar_that_answers(dapr: Cells, sidecar: Sidecar) -> None:
+    status = dapr.run(f"%dapr connect {sidecar.grpc_endpoint} --http {sidecar.http_endpoint}")
+    assert status.app_id == sidecar.app_id and status.grpc_endpoint == sidecar.grpc_endpoint
     assert "UNAVAILABLE" in dapr.fail("%dapr connect 127.0.0.1:1")
-    assert dapr.magics.session.endpoint == sandbox.grpc_endpoint  # the failed connect changed nothing
+    assert dapr.magics.session.endpoint == sidecar.grpc_endpoint  # the failed connect changed nothing
     assert "is not set" in dapr.fail("%dapr connect --token-env DAPR_NB_NO_SUCH_VAR")
     assert dapr.run("%dapr connect").healthy  # back to following DAPR_*
 

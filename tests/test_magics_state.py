@@ -1,4 +1,4 @@
-"""``%dapr state …`` through a real IPython shell against the sandbox."""
+"""``%dapr state …`` through a real IPython shell, on the sandbox and on real daprd."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pytest
 
 if TYPE_CHECKING:
     from magics_support import Cells
@@ -60,6 +61,7 @@ def test_bound_values_and_bulk_cell(dapr: Cells, unique: Callable[[str], str]) -
     assert dapr.run(f"%dapr state get statestore {unique('d1')}").loc[0, "value"] == [1, 2]
 
 
+@pytest.mark.daprd_differs("query-sqlite")
 def test_query_yaml_and_json_with_output_variable(dapr: Cells, unique: Callable[[str], str]) -> None:
     tag = unique("q")
     rows = ", ".join(f'"{tag}-{i}": {{"tag": "{tag}", "n": {i}}}' for i in range(5))

@@ -1,4 +1,4 @@
-"""``%dapr workflow …`` through IPython against a sandbox with the official WorkflowRuntime as worker."""
+"""``%dapr workflow …`` through IPython with the official WorkflowRuntime as worker, on a sandbox and on real daprd."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pytest
-from _workflow_support import doubler_sandbox
+from _workflow_support import doubler_sandbox, doubler_worker
+from sidecars import Sidecar, is_daprd
 
 from dapr_nb.core.results import HistoryEvent, WorkflowState
+from dapr_nb.daprd import Daprd
 from dapr_nb.magics.wftables import HISTORY_COLUMNS, LIST_COLUMNS, duration, history_frame
 from dapr_nb.sandbox import Sandbox
 from dapr_nb.widgets.board import WorkflowBoard
@@ -30,13 +32,28 @@ def wf_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
         yield sb
 
 
+@pytest.fixture(scope="module")
+def wf_daprd(daprd: Daprd) -> Iterator[Daprd]:
+    """The session daprd with a ``doubler`` worker for this module's tests (no other worker runs meanwhile)."""
+    with doubler_worker(daprd):
+        yield daprd
+
+
 @pytest.fixture
-def wf(cells: Cells, wf_sandbox: Sandbox, point_sdk: Callable[[Sandbox], None]) -> Cells:
-    point_sdk(wf_sandbox)
+def wf_sidecar(sidecar: Sidecar, request: pytest.FixtureRequest) -> Sidecar:
+    """The sidecar of this case with a ``doubler`` worker: a sandbox of its own, or the session daprd."""
+    return request.getfixturevalue("wf_daprd" if is_daprd(sidecar) else "wf_sandbox")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def wf(cells: Cells, wf_sidecar: Sidecar, point_sdk: Callable[[Sidecar], None]) -> Cells:
+    point_sdk(wf_sidecar)
     return cells
 
 
-def test_start_event_wait_list_history_rerun_purge(wf: Cells, unique: Callable[[str], str]) -> None:
+def test_start_event_wait_list_history_rerun_purge(
+    wf: Cells, wf_sidecar: Sidecar, unique: Callable[[str], str]
+) -> None:
     iid = wf.run(f"iid = %dapr workflow start doubler --input 21 --id {unique('wf')}\niid")
     assert iid == unique("wf") and wf.ns["iid"] == iid
     state = wf.run("%dapr workflow status {{iid}}")
@@ -51,7 +68,7 @@ def test_start_event_wait_list_history_rerun_purge(wf: Cells, unique: Callable[[
     assert (row["Name"], row["STATUS"], row["APP ID"], row["NAMESPACE"]) == (
         "doubler",
         "COMPLETED",
-        "sandbox",
+        wf_sidecar.app_id,
         "default",
     )
     assert iid in wf.run("%dapr workflow list --status completed --name doubler")["INSTANCE ID"].tolist()
@@ -61,7 +78,9 @@ def test_start_event_wait_list_history_rerun_purge(wf: Cells, unique: Callable[[
     history = wf.run("%dapr workflow history {{iid}}")
     assert list(history.columns) == HISTORY_COLUMNS
     types = history["TYPE"].tolist()
-    assert types[0] == "WorkflowStarted" and "ExecutionStarted" in types and types[-1] == "ExecutionCompleted"
+    # ordered by time as the CLI orders them: the start arrived before the first turn (PLAY 1) began
+    assert types[:2] == ["ExecutionStarted", "WorkflowStarted"] and types[-1] == "ExecutionCompleted"
+    assert history["PLAY"].tolist()[:2] == [0, 1]
     assert {"TaskScheduled", "TaskCompleted", "EventRaised"} <= set(types)
     raised = history[history["TYPE"] == "EventRaised"].iloc[0]
     assert raised["DETAILS"] == "event=go" and raised["NAME"] == "go"

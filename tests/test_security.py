@@ -27,6 +27,18 @@ MISSING = "missing api token in request metadata"
 MISMATCH = "authentication error: api token mismatch"
 
 
+def refusal(error: Any) -> tuple[grpc.StatusCode, str, str]:
+    """Return a refused call's code, message and daprd's reason (ErrorInfo ``http.error_message``)."""
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    status = error.get_grpc_status() if hasattr(error, "get_grpc_status") else rpc_status.from_call(error)
+    info = error_details_pb2.ErrorInfo()
+    assert status is not None and len(status.details) == 1 and status.details[0].Unpack(info)
+    assert (info.reason, info.domain, info.metadata["http.code"]) == ("Unauthorized", "dapr.io", "401")
+    return error.code(), error.details(), info.metadata["http.error_message"]
+
+
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """One sandbox that requires ``dapr-api-token: s3cret`` (module-wide: starting one takes seconds)."""
@@ -97,10 +109,10 @@ def test_official_sdk_without_the_right_token(
     with DaprClient() as client:  # the constructor's health probe is token-exempt
         with pytest.raises(DaprGrpcError) as info:
             client.get_metadata()
-        assert (info.value.code(), info.value.details()) == (grpc.StatusCode.UNAUTHENTICATED, message)
+        assert refusal(info.value) == (grpc.StatusCode.UNAUTHENTICATED, "Unauthorized", message)  # as daprd says it
         with pytest.raises(grpc.RpcError) as raw:
             client.get_secret("secretstore", "db-password")
-        assert (raw.value.code(), raw.value.details()) == (grpc.StatusCode.UNAUTHENTICATED, message)
+        assert refusal(raw.value) == (grpc.StatusCode.UNAUTHENTICATED, "Unauthorized", message)
 
 
 @pytest.mark.parametrize(("metadata", "message"), [((), MISSING), ((("dapr-api-token", "nope"),), MISMATCH)])
@@ -128,7 +140,7 @@ def test_every_kind_of_rpc_is_guarded(stub: Any, metadata: tuple[tuple[str, str]
     for call in calls:
         with pytest.raises(grpc.RpcError) as info:
             call()
-        assert (info.value.code(), info.value.details()) == (grpc.StatusCode.UNAUTHENTICATED, message)
+        assert refusal(info.value) == (grpc.StatusCode.UNAUTHENTICATED, "Unauthorized", message)
 
 
 def test_stream_with_the_token_is_served(stub: Any) -> None:

@@ -118,7 +118,7 @@ def test_invoke_answers_daprds_direct_invoke_errors(sandbox: Sandbox, path: str,
         body = b'{"n": 1}' if verb in ("POST", "PUT", "PATCH") else None
         assert http(sandbox, verb, path, body) == (
             status,
-            json.dumps({"errorCode": "ERR_DIRECT_INVOKE", "message": message}).encode(),
+            json.dumps({"errorCode": "ERR_DIRECT_INVOKE", "message": message}, separators=(",", ":")).encode(),
         )
 
 

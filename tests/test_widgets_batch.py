@@ -7,8 +7,9 @@ import threading
 import time
 from typing import Any
 
+from sidecars import Sidecar
+
 import dapr_nb
-from dapr_nb.sandbox import Sandbox
 from dapr_nb.widgets import registry
 from dapr_nb.widgets.batch import Batcher
 
@@ -91,7 +92,7 @@ def test_registry_closes_the_previous_holder_and_everything_at_exit() -> None:
     assert registry.cell_id() is None  # no kernel in tests
 
 
-def test_cell_helpers_make_live_widgets(sdk_env: Sandbox, unique: Any) -> None:
+def test_cell_helpers_make_live_widgets(sidecar_env: Sidecar, unique: Any) -> None:
     topic = unique("helper")
     stream = dapr_nb.stream("pubsub", topic)
     try:
@@ -112,7 +113,7 @@ def test_cell_helpers_make_live_widgets(sdk_env: Sandbox, unique: Any) -> None:
     view.close()
 
 
-def test_the_saved_output_ends_with_the_final_picture(sdk_env: Sandbox, unique: Any) -> None:
+def test_the_saved_output_ends_with_the_final_picture(sidecar_env: Sidecar, unique: Any) -> None:
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 

@@ -1,37 +1,25 @@
-"""ConfigWatch against the sandbox's configuration store: current values, changes, deletes, snapshot."""
+"""ConfigWatch on both sidecars' configuration store (``configstore``): current values, changes, deletes, snapshot."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from _waiting import wait_until
+from clienthelp import client_for
+from sidecars import Sidecar, set_config
 from widget_support import dapr_threads
 
 from dapr_nb import watch_config
 from dapr_nb.client import Client
 from dapr_nb.core.results import ConfigItem
 from dapr_nb.errors import DaprError
-from dapr_nb.sandbox import Sandbox
 from dapr_nb.sandbox.components.configuration_sandbox import SandboxConfigurationStore
 from dapr_nb.sandbox.server import SandboxConfig, SandboxServer
 from dapr_nb.widgets.config_watch import ConfigModel, ConfigWatch
-
-
-def set_items(sb: Sandbox, items: dict[str, Any]) -> None:
-    request = urllib.request.Request(
-        f"{sb.http_endpoint}/v1.0-sandbox/configuration/configstore",
-        data=json.dumps({"items": items}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        assert reply.status < 300
 
 
 def settled(watch: ConfigWatch, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -45,24 +33,24 @@ def settled(watch: ConfigWatch, predicate: Callable[[], bool], timeout: float = 
 
 
 @pytest.fixture
-def client(sandbox: Sandbox) -> Iterator[Client]:
-    with Client(sandbox.grpc_endpoint) as c:
+def client(sidecar: Sidecar) -> Iterator[Client]:
+    with client_for(sidecar) as c:
         yield c
 
 
-def test_values_update_and_history(sandbox: Sandbox, client: Client, unique: Any) -> None:
+def test_values_update_and_history(sidecar: Sidecar, client: Client, unique: Any) -> None:
     a, b = unique("color"), unique("size")
-    set_items(sandbox, {a: "red"})
+    set_config(sidecar, {a: "red"})
     watch = ConfigWatch("configstore", [a, b], client=client).start()
     try:
         assert watch.wait_connected(10) and watch.state == "connected"
-        assert watch.values == [{"key": a, "value": "red", "version": "1"}] and watch.recent == []
+        assert [(v["key"], v["value"]) for v in watch.values] == [(a, "red")] and watch.recent == []
         assert watch.history.empty and watch.active
-        set_items(sandbox, {a: "blue", b: "<xl>"})
+        set_config(sidecar, {a: "blue", b: "<xl>"})
         settled(watch, lambda: watch.changes == 2)
         assert {v["key"]: v["value"] for v in watch.values} == {a: "blue", b: "<xl>"}
         assert {(h["key"], h["old"], h["new"]) for h in watch.recent} == {(a, "red", "blue"), (b, "", "<xl>")}
-        set_items(sandbox, {b: None})
+        set_config(sidecar, {b: None})
         settled(watch, lambda: watch.changes == 3)
         assert [v["key"] for v in watch.values] == [a]
         bundle = watch._repr_mimebundle_()
@@ -73,27 +61,43 @@ def test_values_update_and_history(sandbox: Sandbox, client: Client, unique: Any
     assert not watch._thread.is_alive() and not watch.active
 
 
-def test_wait_history_and_to_frame_read_the_model(sandbox: Sandbox, client: Client, unique: Any) -> None:
+def test_wait_history_and_to_frame_read_the_model(sidecar: Sidecar, client: Client, unique: Any) -> None:
     key = unique("mode")
-    set_items(sandbox, {key: "a"})
+    set_config(sidecar, {key: "a"})
     watch = watch_config("configstore", [key], client=client)
     try:
         assert watch.wait_connected(10)
         assert not watch.wait(1, timeout=0.2)  # nothing changed yet
-        for value in ("b", "c"):
-            set_items(sandbox, {key: value})
-        assert watch.wait(2, timeout=10) and watch.changes == 2  # the traits are refreshed before it returns
+        for changes, value in enumerate(("b", "c"), 1):  # one at a time: daprd's Redis store reads on notification
+            set_config(sidecar, {key: value})
+            assert watch.wait(changes, timeout=10)
+        assert watch.changes == 2  # the traits are refreshed before wait returns
         history = watch.history
         assert list(history.columns) == ["time", "key", "old", "new", "version"]
         assert history[["old", "new"]].values.tolist() == [["a", "b"], ["b", "c"]]  # oldest first
         assert str(history["time"].dtype).startswith("datetime64")
-        assert watch.to_frame().to_dict("records") == [{"key": key, "value": "c", "version": "3"}]
+        assert watch.to_frame()[["key", "value"]].to_dict("records") == [{"key": key, "value": "c"}]
     finally:
         watch.close()
     assert not watch.wait(3, timeout=5)  # a stopped watch returns at once
 
 
-def test_wait_from_the_event_loop_thread(sandbox: Sandbox, client: Client, unique: Any) -> None:
+@pytest.mark.daprd_differs("config-version")
+def test_versions_count_the_changes(sidecar: Sidecar, client: Client, unique: Any) -> None:
+    key = unique("versioned")
+    set_config(sidecar, {key: "a"})
+    watch = watch_config("configstore", [key], client=client)
+    try:
+        assert watch.wait_connected(10) and watch.values == [{"key": key, "value": "a", "version": "1"}]
+        set_config(sidecar, {key: "b"})
+        assert watch.wait(1, timeout=10)
+        assert watch.history["version"].tolist() == ["2"]
+        assert watch.to_frame().to_dict("records") == [{"key": key, "value": "b", "version": "2"}]
+    finally:
+        watch.close()
+
+
+def test_wait_from_the_event_loop_thread(sidecar: Sidecar, client: Client, unique: Any) -> None:
     """A notebook cell blocks the kernel's loop: wait() must not depend on the loop's redraws."""
     key = unique("loop")
 
@@ -102,7 +106,7 @@ def test_wait_from_the_event_loop_thread(sandbox: Sandbox, client: Client, uniqu
         try:
             assert watch._batcher.loop is asyncio.get_running_loop()
             assert watch.wait_connected(10)
-            set_items(sandbox, {key: "x"})
+            set_config(sidecar, {key: "x"})
             ok = watch.wait(1, timeout=10)
             return ok, watch.changes, "x" in watch.snapshot_html()
         finally:

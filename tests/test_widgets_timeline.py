@@ -1,4 +1,4 @@
-"""WorkflowTimeline from real histories recorded from the sandbox, one workflow pattern per test."""
+"""WorkflowTimeline and WorkflowBoard from real histories recorded on both sidecars, one workflow pattern per test."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from clienthelp import client_for
+from sidecars import Sidecar
 from widget_support import CountingClient
 
 from dapr_nb.client import Client
-from dapr_nb.sandbox import Sandbox
 from dapr_nb.widgets import api
 from dapr_nb.widgets.board import WorkflowBoard
 from dapr_nb.widgets.timeline import fetch_timeline
@@ -21,10 +22,10 @@ from dapr_nb.workflows import WorkflowHost
 
 
 @pytest.fixture(scope="module")
-def host(sandbox: Sandbox) -> Iterator[WorkflowHost]:
+def host(sidecar: Sidecar) -> Iterator[WorkflowHost]:
     import dapr.ext.workflow as wf
 
-    h = WorkflowHost(sandbox.host, str(sandbox.grpc_port))
+    h = WorkflowHost(sidecar.host, str(sidecar.grpc_port))
     calls: dict[str, int] = {}
 
     @h.activity
@@ -89,8 +90,8 @@ def close_sdk_loops() -> None:
 
 
 @pytest.fixture(scope="module")
-def client(sandbox: Sandbox) -> Iterator[Client]:
-    with Client(sandbox.grpc_endpoint) as c:
+def client(sidecar: Sidecar) -> Iterator[Client]:
+    with client_for(sidecar) as c:
         yield c
 
 

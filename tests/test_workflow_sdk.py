@@ -365,7 +365,11 @@ def test_history(client: wf.DaprWorkflowClient) -> None:
     assert kinds.count(types.TASK_SCHEDULED) == 2 and kinds.count(types.TASK_COMPLETED) == 2
     assert kinds[-1] == types.EXECUTION_COMPLETED
     stamps = [e.timestamp for e in history]
-    assert stamps == sorted(stamps)
+    turns = [t for k, t in zip(kinds, stamps, strict=True) if k == types.WORKFLOW_STARTED]
+    assert turns == sorted(set(turns)) and len(turns) == 3
+    for i, kind in enumerate(kinds):  # as in daprd: an event keeps the time it arrived, before the turn taking it
+        if kind in (types.EXECUTION_STARTED, types.TASK_COMPLETED):
+            assert kinds[i - 1] == types.WORKFLOW_STARTED and stamps[i] < stamps[i - 1]
 
 
 def test_rerun_from_event(client: wf.DaprWorkflowClient) -> None:
@@ -390,4 +394,6 @@ def test_rerun_from_event(client: wf.DaprWorkflowClient) -> None:
 
 def test_unknown_instance(client: wf.DaprWorkflowClient) -> None:
     assert client.get_workflow_state(f"nope-{key()}") is None
-    client.raise_workflow_event(f"nope-{key()}", "x", data=1)  # discarded, no error
+    with pytest.raises(grpc.RpcError) as unknown:  # as daprd answers (tests/test_differential_workflow.py)
+        client.raise_workflow_event(f"nope-{key()}", "x", data=1)
+    assert unknown.value.code() == grpc.StatusCode.UNKNOWN and unknown.value.details() == "no such instance exists"

@@ -11,6 +11,8 @@ import json
 from ..errors import ERROR_CLASSES, DaprError, FieldViolation, NotFound, ResourceInfo, SidecarUnavailable
 
 DETAILS_KEY = "grpc-status-details-bin"
+HTTP_DETAIL = "http.error_message"
+"""ErrorInfo metadata where daprd puts the cause when the status message is only an HTTP status text."""
 
 _HTTP_CODES = {
     400: "INVALID_ARGUMENT",
@@ -48,6 +50,9 @@ def from_status(
     links: tuple[str, ...] = ()
     if details:
         reason, meta, resource, violations, links = _parse_details(details)
+    detail = meta.get(HTTP_DETAIL, "").strip()
+    if detail and detail not in message:  # daprd's ErrorFromHTTPResponseCode: the status text, the why in metadata
+        message = f"{message}: {detail}" if message else detail
     if code == "UNAVAILABLE" and endpoint:
         message = unreachable_message(endpoint, message)
     cls = error_class(code, reason)

@@ -1,7 +1,7 @@
 """A few Redis commands over a plain socket, for the Redis server that backs daprd's lock and configuration stores.
 
-Rule: only what dapr_nb itself needs (``SET``/``DEL`` of configuration items, ``PING``); replies are
-parsed for the simple, error, integer and bulk-string types Redis answers those with.
+Rule: only what dapr_nb and its tests need (``SET``/``DEL`` of configuration items, ``PING``, ``PUBSUB``);
+replies are parsed for the simple, error, integer, bulk-string and array types Redis answers those with.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 
-RedisReply = bytes | int | None
+RedisReply = bytes | int | list["RedisReply"] | None
 
 
 class RedisError(RuntimeError):
@@ -36,6 +36,9 @@ def _read_reply(reader: socket.SocketIO) -> RedisReply:
     if kind == b"$":
         size = int(rest)
         return None if size < 0 else reader.read(size + 2)[:size]
+    if kind == b"*":
+        count = int(rest)
+        return None if count < 0 else [_read_reply(reader) for _ in range(count)]
     raise RedisError(f"unexpected Redis reply {line[:40]!r}")
 
 

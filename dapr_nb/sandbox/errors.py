@@ -10,7 +10,7 @@ Every building block raises :class:`DaprApiError`; the gRPC surface turns it int
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import grpc
@@ -19,6 +19,7 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 
 DOMAIN = "dapr.io"
+TYPE_PREFIX = "type.googleapis.com/"
 
 _HTTP_BY_CODE = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -53,9 +54,14 @@ class DaprApiError(Exception):
     violations: tuple[tuple[str, str], ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
     help_links: tuple[tuple[str, str], ...] = ()
+    resource_description: str = ""
 
     def __str__(self) -> str:
         return self.message
+
+    def legacy(self) -> DaprApiError:
+        """Return this error as daprd's legacy ``APIError`` (``pkg/messages``): same code and text, no details."""
+        return replace(self, reason="", error_code=self.error_code or self.reason, metadata={}, resource=None)
 
     @property
     def status_http(self) -> int:
@@ -72,26 +78,16 @@ class DaprApiError(Exception):
         return status
 
     def to_http_body(self) -> dict[str, Any]:
-        """Build daprd's JSON error body."""
+        """Build daprd's JSON error body: every status detail in order, with the kit's field names."""
         body: dict[str, Any] = {"errorCode": self.error_code or self.reason or "ERR_INTERNAL", "message": self.message}
-        if self.reason:
-            body["details"] = [
-                {
-                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                    "reason": self.reason,
-                    "domain": DOMAIN,
-                    "metadata": dict(self.metadata),
-                }
-            ]
+        details = [_http_detail(d) for d in self._details()]
+        if details:
+            body["details"] = details
         return body
 
     def _details(self) -> list[Message]:
+        """Return the details in daprd's order: field violations, help, ResourceInfo, then ErrorInfo last."""
         details: list[Message] = []
-        if self.reason:
-            details.append(error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN, metadata=dict(self.metadata)))
-        if self.resource:
-            rtype, rname = self.resource
-            details.append(error_details_pb2.ResourceInfo(resource_type=rtype, resource_name=rname))
         if self.violations:
             details.append(
                 error_details_pb2.BadRequest(
@@ -106,7 +102,42 @@ class DaprApiError(Exception):
                     links=[error_details_pb2.Help.Link(description=d, url=u) for d, u in self.help_links]
                 )
             )
+        if self.resource:
+            rtype, rname = self.resource
+            details.append(
+                error_details_pb2.ResourceInfo(
+                    resource_type=rtype, resource_name=rname, description=self.resource_description
+                )
+            )
+        if self.reason:
+            details.append(error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN, metadata=dict(self.metadata)))
         return details
+
+
+def _http_detail(detail: Message) -> dict[str, Any]:
+    """Return one status detail as dapr/kit's ``JSONErrorValue`` writes it (its own snake_case field names)."""
+    kind = f"{TYPE_PREFIX}{detail.DESCRIPTOR.full_name}"
+    if isinstance(detail, error_details_pb2.ErrorInfo):
+        return {"@type": kind, "domain": detail.domain, "metadata": dict(detail.metadata), "reason": detail.reason}
+    if isinstance(detail, error_details_pb2.ResourceInfo):
+        return {
+            "@type": kind,
+            "description": detail.description,
+            "owner": detail.owner,
+            "resource_name": detail.resource_name,
+            "resource_type": detail.resource_type,
+        }
+    if isinstance(detail, error_details_pb2.BadRequest):
+        violations = [_present(field=v.field, description=v.description) for v in detail.field_violations]
+        return {"@type": kind, "field_violations": violations}
+    if isinstance(detail, error_details_pb2.Help):
+        return {"@type": kind, "links": [_present(description=link.description, url=link.url) for link in detail.links]}
+    return {"@type": kind}
+
+
+def _present(**fields: str) -> dict[str, str]:
+    """Return the non-empty fields (Go's ``omitempty`` on generated protobuf structs)."""
+    return {k: v for k, v in fields.items() if v}
 
 
 def invalid(message: str, reason: str = "", **kw: Any) -> DaprApiError:

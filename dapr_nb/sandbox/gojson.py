@@ -57,6 +57,8 @@ def loads(data: str | bytes, parse_float: Callable[[str], Any] | None = None) ->
             value = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
         return _loads_deep(text, number)
+    except json.JSONDecodeError as exc:
+        raise ValueError(syntax_error(exc)) from None
     return _replace_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
@@ -65,10 +67,72 @@ def loads_first(text: str) -> Any:
     number = _checked_float(None)
     decoder = json.JSONDecoder(parse_constant=_reject_constant, parse_float=number, parse_int=_checked_int)
     try:
-        value = decoder.raw_decode(text)[0]
+        value = decoder.raw_decode(text, _WHITESPACE.match(text, 0).end())[0]  # type: ignore[union-attr]
     except RecursionError:
         return _loads_deep(text, number, first=True)
+    except json.JSONDecodeError as exc:
+        raise ValueError(syntax_error(exc)) from None
     return _replace_surrogates(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+_LITERALS = ("null", "true", "false")
+_AFTER = {
+    "Expecting value": "looking for beginning of value",
+    "Expecting property name enclosed in double quotes": "looking for beginning of object key string",
+    "Expecting ':' delimiter": "after object key",
+    "Extra data": "after top-level value",
+    "Invalid control character at": "in string literal",
+}
+
+
+def syntax_error(exc: json.JSONDecodeError) -> str:
+    """Return Go's ``encoding/json`` message for the syntax error Python's decoder reported.
+
+    Input that ends too soon is ``unexpected EOF`` (what ``json.Decoder`` says); otherwise ``invalid
+    character 'c' <where>`` with Go's wording for the place the character was found.
+    """
+    text, pos = exc.doc, exc.pos
+    rest = text[pos:].strip(" \t\r\n")
+    if exc.msg.startswith("Unterminated string") or not rest or any(w.startswith(rest) for w in _LITERALS):
+        return "unexpected EOF"
+    if exc.msg.startswith("Invalid \\uXXXX escape"):
+        digits = text[pos + 2 : pos + 6]
+        bad = next((c for c in digits if c not in "0123456789abcdefABCDEF"), None)
+        if bad is None:
+            return "unexpected EOF"
+        return f"invalid character '{bad}' in \\u hexadecimal character escape"
+    escape = exc.msg.startswith("Invalid") and "escape" in exc.msg
+    char = text[pos + 1] if escape and pos + 1 < len(text) else text[pos]
+    quoted = "'\\''" if char == "'" else f"'{char}'" if char.isprintable() else repr(char)
+    if escape:
+        return f"invalid character {quoted} in string escape code"
+    if exc.msg == "Expecting ',' delimiter":
+        where = "after object key:value pair" if _innermost(text[:pos]) == "{" else "after array element"
+    else:
+        where = next((w for m, w in _AFTER.items() if exc.msg.startswith(m)), "looking for beginning of value")
+    return f"invalid character {quoted} {where}"
+
+
+def kind(value: Any) -> str:
+    """Return the JSON kind Go's ``UnmarshalTypeError`` names for a decoded value (``number``, ``array`` …)."""
+    names = {dict: "object", list: "array", str: "string", bool: "bool", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def _innermost(prefix: str) -> str:
+    """Return the bracket (``{`` or ``[``) still open at the end of ``prefix``, skipping strings."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in prefix:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append(char)
+        elif char in "}]" and stack:
+            stack.pop()
+    return stack[-1] if stack else ""
 
 
 def _reject_constant(name: str) -> Any:

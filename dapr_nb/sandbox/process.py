@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -189,11 +190,23 @@ class Sandbox(SidecarEndpoints):
 
         thread = threading.Thread(target=reader, daemon=True)
         thread.start()
-        thread.join(self.start_timeout)
+        deadline = time.monotonic() + self.start_timeout
+        while thread.is_alive() and proc.poll() is None and time.monotonic() < deadline:
+            thread.join(0.1)
+        thread.join(1.0)  # an exited process's last lines are still in the pipe
         if result:
             return result[0]
+        if not thread.is_alive():  # end of output: the process closed it by exiting
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        code = proc.poll()
+        exited = code is not None
         self._terminate(proc)
         said = "\n".join(self.output[-20:]) or "(nothing)"
+        if exited:
+            raise SandboxStartError(f"the sandbox exited with code {code} before it was ready; it said:\n{said}")
         raise SandboxStartError(f"the sandbox did not start within {self.start_timeout:.0f}s; it said:\n{said}")
 
     def _drain(self, stream: IO[str] | None) -> None:

@@ -127,14 +127,18 @@ class _Budget:
         if left is not None and left <= 0:
             raise self.spent()
         action, clipped = _clip(instruction, left, self.timeout, self.http_timeout)
+        started = self.clock()
         try:
             reply = yield action
-        except DaprError as error:
+        except DaprError as caught:
+            error = _deadline_seen_as_cancel(action, caught, self.clock() - started)
             if clipped and error.code == "DEADLINE_EXCEEDED":
                 raise self.spent() from error
             if self.end is not None and self.clock() >= self.end:
                 error.final = True
-            raise
+            if error is caught:
+                raise
+            raise error from caught
         if clipped and type(action) is Sleep:
             raise self.spent()
         return reply
@@ -144,6 +148,24 @@ class _Budget:
         error = DeadlineExceeded(f"timed out after {self.seconds:g}s", code="DEADLINE_EXCEEDED", operation=self.name)
         error.final = True
         return error
+
+
+def _deadline_seen_as_cancel(action: Instruction, error: DaprError, elapsed: float) -> DaprError:
+    """Return DEADLINE_EXCEEDED for a call the sidecar ended with CANCELLED once the call's deadline had passed.
+
+    daprd (Go gRPC) resets a stream whose deadline expired with RST_STREAM CANCEL; when that reaches the client
+    before its own timer fires, grpc reports CANCELLED "Stream removed". The client never cancels a unary call.
+    """
+    timeout = action.timeout if type(action) is Call else None
+    if error.code != "CANCELLED" or timeout is None or elapsed < timeout:
+        return error
+    deadline = DeadlineExceeded(
+        f"{error.message} (at the call's {timeout:g}s deadline)",
+        code="DEADLINE_EXCEEDED",
+        operation=error.operation,
+        endpoint=error.endpoint,
+    )
+    return deadline
 
 
 def _clip(

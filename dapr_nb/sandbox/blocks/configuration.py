@@ -25,17 +25,21 @@ def unsubscribe_message(sub_id: str, cause: str) -> str:
 def find_store(runtime: Runtime, name: str, *, http: bool = False) -> SandboxConfigurationStore:
     """Return the configuration store ``name`` or raise daprd's not-configured / not-found error."""
     stores = runtime.components(KIND)
+    error = None
     if not stores:
-        raise precondition(
+        error = precondition(
             "configuration stores not configured", "ERR_CONFIGURATION_STORE_NOT_CONFIGURED", http_status=500
         )
     store = stores.get(name)
-    if not isinstance(store, SandboxConfigurationStore):
-        raise invalid(
+    if error is None and not isinstance(store, SandboxConfigurationStore):
+        error = invalid(
             f"configuration store {name} not found",
             "ERR_CONFIGURATION_STORE_NOT_FOUND",
             http_status=400 if http else 500,
         )
+    if error is not None:
+        raise error.legacy() if http else error  # daprd's HTTP API sends these without details
+    assert isinstance(store, SandboxConfigurationStore)
     return store
 
 

@@ -55,33 +55,40 @@ def get_metadata(runtime: Runtime) -> Metadata:
 
 
 def to_http_json(meta: Metadata) -> dict[str, object]:
-    """Render metadata with the JSON keys of daprd's ``GET /v1.0/metadata``."""
-    return {
-        "id": meta.app_id,
-        "runtimeVersion": meta.runtime_version,
-        "enabledFeatures": [],
-        "actors": [],
-        "components": [
-            {"name": c.name, "type": c.type, "version": c.version, "capabilities": c.capabilities}
-            for c in meta.components
-        ],
-        "extended": meta.extended,
-        "subscriptions": [
-            {
-                "pubsubname": s.pubsub_name,
-                "topic": s.topic,
-                "metadata": s.metadata,
-                "rules": [{"path": "/"}],
-                "deadLetterTopic": s.dead_letter_topic,
-                "type": s.type,
-            }
-            for s in meta.subscriptions
-        ],
-        "httpEndpoints": [],
-        "appConnectionProperties": meta.app_connection,
-        "actorRuntime": {"runtimeStatus": "DISABLED", "activeActors": [], "hostReady": False, "placement": ""},
-        "workflows": {"connectedWorkers": meta.connected_workers},
-    }
+    """Render metadata as daprd's ``GET /v1.0/metadata`` does: its JSON keys, empty fields left out (omitempty)."""
+    components = [
+        _present({"name": c.name, "type": c.type, "version": c.version, "capabilities": c.capabilities})
+        for c in meta.components
+    ]
+    subscriptions = [
+        {
+            "pubsubname": s.pubsub_name,
+            "topic": s.topic,
+            **_present({"metadata": s.metadata, "rules": [{"path": "/"}]}),
+            "deadLetterTopic": s.dead_letter_topic,
+            "type": s.type,
+        }
+        for s in meta.subscriptions
+    ]
+    body = _present(
+        {
+            "id": meta.app_id,
+            "runtimeVersion": meta.runtime_version,
+            "components": components,
+            "extended": meta.extended,
+            "subscriptions": subscriptions,
+            "appConnectionProperties": meta.app_connection,
+        }
+    )
+    body["actorRuntime"] = {"runtimeStatus": "DISABLED", "hostReady": False}
+    if meta.connected_workers:
+        body["workflows"] = {"connectedWorkers": meta.connected_workers}
+    return body
+
+
+def _present(fields: dict[str, object]) -> dict[str, object]:
+    """Return the fields that are not empty (Go's ``omitempty``)."""
+    return {k: v for k, v in fields.items() if v not in ("", None, [], {})}
 
 
 __all__ = ["RUNTIME_VERSION", "ComponentInfo", "Metadata", "get_metadata", "to_http_json"]

@@ -87,7 +87,8 @@ def _kit(reason: str, message: str, name: str, metadata: Mapping[str, str] | Non
          resource: bool = True) -> DaprApiError:
     code, http, error_code = _KIT[reason]
     return DaprApiError(code, message, reason, error_code=error_code, http_status=http,
-                        resource=("pubsub", name) if resource else None, metadata=dict(metadata or {}))
+                        resource=("pubsub", name) if resource else None, resource_description=message,
+                        metadata=dict(metadata or {}))
 
 
 def not_found(name: str) -> DaprApiError:

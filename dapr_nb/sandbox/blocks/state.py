@@ -32,6 +32,7 @@ from .query import Document, QueryError, decode_document, parse_query, run_query
 KIND = "state"
 SEPARATOR = "||"
 UPSERT, DELETE = "upsert", "delete"
+UNSUPPORTED_OPERATION = "ERR_NOT_SUPPORTED_STATE_OPERATION"
 JSON_CONTENT_TYPE = "application/json"
 
 
@@ -123,10 +124,13 @@ def get_bulk_state(
     return [replace(item, key=original_key(item.key)) for item in items]
 
 
-def _failure(error: StateStoreError, message: str, reason: str) -> DaprApiError:
+def _failure(error: StateStoreError, message: str, reason: str, http: bool = False) -> DaprApiError:
+    """Return daprd's error for a failed save or delete; its HTTP API sends these without details (legacy)."""
     code = grpc.StatusCode.INTERNAL
     if isinstance(error, ETagError):
         code = grpc.StatusCode.INVALID_ARGUMENT if error.kind == "invalid" else grpc.StatusCode.ABORTED
+    if http:
+        return DaprApiError(code, message, error_code=reason)
     return DaprApiError(code, message, reason)
 
 
@@ -168,7 +172,7 @@ def save_state(runtime: Runtime, store_name: str, items: Sequence[SetRequest], *
     try:
         _one_by_one(requests, store.engine.set)
     except StateStoreError as exc:
-        raise _failure(exc, f"failed saving state in state store {store_name}: {exc}", "ERR_STATE_SAVE") from exc
+        raise _failure(exc, f"failed saving state in state store {store_name}: {exc}", "ERR_STATE_SAVE", http) from exc
 
 
 def delete_state(runtime: Runtime, store_name: str, request: DeleteRequest, *, http: bool = False) -> None:
@@ -178,7 +182,8 @@ def delete_state(runtime: Runtime, store_name: str, request: DeleteRequest, *, h
     try:
         store.engine.delete(stored)
     except StateStoreError as exc:
-        raise _failure(exc, f"failed deleting state with key {request.key}: {exc}", "ERR_STATE_DELETE") from exc
+        message = f"failed deleting state with key {request.key}: {exc}"
+        raise _failure(exc, message, "ERR_STATE_DELETE", http) from exc
 
 
 def delete_bulk_state(runtime: Runtime, store_name: str, requests: Sequence[DeleteRequest]) -> None:
@@ -202,11 +207,12 @@ class TransactionOp:
     request: SetRequest
 
 
-def _unsupported(operation: str, http: bool) -> DaprApiError:
+def unsupported_operation(operation: str, http: bool) -> DaprApiError:
+    """Return daprd's error for a transaction operation type other than upsert and delete."""
     message = f"operation type {operation} not supported"
-    return DaprApiError(
-        grpc.StatusCode.UNIMPLEMENTED, message, "ERR_NOT_SUPPORTED_STATE_OPERATION", http_status=400 if http else 500
-    )
+    if http:  # a legacy error on daprd's HTTP API: no details
+        return DaprApiError(grpc.StatusCode.UNIMPLEMENTED, message, error_code=UNSUPPORTED_OPERATION, http_status=400)
+    return DaprApiError(grpc.StatusCode.UNIMPLEMENTED, message, UNSUPPORTED_OPERATION, http_status=500)
 
 
 def execute_transaction(
@@ -217,14 +223,14 @@ def execute_transaction(
     ops: list[SetRequest | DeleteRequest] = []
     for op in operations:
         if http and op.operation not in (UPSERT, DELETE):
-            raise _unsupported(op.operation, http)  # daprd's HTTP handler checks the type before the key
+            raise unsupported_operation(op.operation, http)  # daprd's HTTP handler checks the type before the key
         item = replace(op.request, key=store_key(runtime, store, op.request.key))
         if op.operation == UPSERT:
             ops.append(item)
         elif op.operation == DELETE:
             ops.append(DeleteRequest(item.key, item.etag, item.metadata, item.concurrency, item.consistency))
         else:
-            raise _unsupported(op.operation, http)
+            raise unsupported_operation(op.operation, http)
     try:
         store.engine.multi(ops)
     except StateStoreError as exc:

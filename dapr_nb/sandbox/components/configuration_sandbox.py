@@ -50,8 +50,13 @@ class ConfigItem:
     metadata: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """Render as daprd's HTTP API does."""
+        """Render with every field (the sandbox admin route's answer)."""
         return {"value": self.value, "version": self.version, "metadata": dict(self.metadata)}
+
+    def to_daprd_json(self) -> dict[str, Any]:
+        """Render as daprd's HTTP API does: struct order, empty fields left out (``omitempty``), metadata sorted."""
+        fields = {"value": self.value, "version": self.version, "metadata": dict(sorted(self.metadata.items()))}
+        return {k: v for k, v in fields.items() if v}
 
 
 @dataclass(frozen=True)

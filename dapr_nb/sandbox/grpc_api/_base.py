@@ -117,7 +117,7 @@ async def aclose(responses: AsyncIterator[Any]) -> None:
 
 
 def token_problem(metadata: Iterable[tuple[str, str | bytes]] | None, expected: str) -> str | None:
-    """Return daprd's UNAUTHENTICATED message for the call's metadata, or None when the token is right."""
+    """Return daprd's reason for refusing the call's metadata, or None when the token is right."""
     supplied = next((v for k, v in metadata or () if k == TOKEN_HEADER), None)
     if supplied is None:
         return "missing api token in request metadata"
@@ -126,6 +126,12 @@ def token_problem(metadata: Iterable[tuple[str, str | bytes]] | None, expected: 
     if not hmac.compare_digest(supplied.encode(), expected.encode()):
         return "authentication error: api token mismatch"
     return None
+
+
+def token_refusal(problem: str) -> DaprApiError:
+    """Return daprd's refusal: UNAUTHENTICATED "Unauthorized", the reason in ErrorInfo's ``http.error_message``."""
+    metadata = {"http.code": "401", "http.error_message": problem}
+    return DaprApiError(grpc.StatusCode.UNAUTHENTICATED, "Unauthorized", reason="Unauthorized", metadata=metadata)
 
 
 if TYPE_CHECKING:  # grpc's handler type is generic only in its stubs
@@ -178,15 +184,15 @@ class TokenInterceptor(grpc.aio.ServerInterceptor):
         return hmac.compare_digest(supplied.encode(), self._hop_secret().encode())
 
     async def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> Handler | None:
-        """Pass the call on, or answer UNAUTHENTICATED with daprd's message."""
+        """Pass the call on, or answer UNAUTHENTICATED as daprd does (see :func:`token_refusal`)."""
         handler = await continuation(details)
         problem = token_problem(details.invocation_metadata, self._token)
         if problem is None or handler is None or self._hop_allowed(details):
             return handler
+        refusal = token_refusal(problem)
 
         async def deny(request: object, context: AioContext) -> NoReturn:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, problem)
-            raise AssertionError("abort returned")  # pragma: no cover - it always raises
+            await abort_async(context, refusal)
 
         return _rebuild(handler, deny)
 

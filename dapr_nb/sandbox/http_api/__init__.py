@@ -23,7 +23,7 @@ import grpc
 
 from ..errors import DaprApiError
 from ..runtime import Runtime
-from . import bindings, configuration, conversation, health, invoke, jobs, lock, pubsub, secrets, state
+from . import bindings, configuration, conversation, health, invoke, jobs, lock, pubsub, secrets, state, workflows
 from ._base import Request, Response, Route, Router, error_response
 from .limits import HttpLimits
 from .wire import BodyError, Head, Wire, WireError, response_head
@@ -43,6 +43,7 @@ ROUTES: list[Route] = [
     *lock.ROUTES,
     *jobs.ROUTES,
     *conversation.ROUTES,
+    *workflows.ROUTES,
     *invoke.ROUTES,
 ]
 

@@ -6,7 +6,6 @@ which becomes daprd's ``{"errorCode", "message"}`` body with the matching status
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from .. import gojson
+from .. import gojson, protojson_syntax
 from ..errors import DaprApiError
 from ..runtime import Runtime
 
@@ -44,11 +43,26 @@ class Request:
         except ValueError as exc:
             raise malformed(str(exc)) from exc
 
+    def json_first(self, prefix: str = "failed deserializing HTTP body: ") -> Any:
+        """Decode the first JSON value of the body as Go's ``json.Decoder`` does (trailing bytes are not read)."""
+        if not self.body.strip(b" \t\r\n"):
+            raise malformed_message(prefix + "EOF")
+        try:
+            return gojson.loads_first(self.body.decode("utf-8", "replace"))
+        except ValueError as exc:
+            raise malformed_message(prefix + str(exc)) from exc
+
     def json_object(self) -> dict[str, Any]:
         """Return the body as a JSON object, ``{}`` when empty; anything else is ERR_MALFORMED_REQUEST."""
         if not self.body:
             return {}
-        body = self.json()
+        problem = protojson_syntax.syntax_error(self.body.decode("utf-8", "replace"))
+        if problem is not None:
+            raise malformed(f"proto: {problem}")
+        try:
+            body = gojson.loads(self.body)
+        except ValueError as exc:  # beyond syntax: nesting deeper than Go decodes
+            raise malformed(str(exc)) from exc
         if not isinstance(body, dict):
             raise malformed("proto: syntax error: unexpected token, expected '{'")
         return body
@@ -82,6 +96,11 @@ def malformed(why: str) -> DaprApiError:
     )
 
 
+def malformed_message(message: str) -> DaprApiError:
+    """Return daprd's ERR_MALFORMED_REQUEST with exactly ``message``."""
+    return DaprApiError(grpc.StatusCode.INVALID_ARGUMENT, message, error_code="ERR_MALFORMED_REQUEST")
+
+
 def parse_proto(fields: dict[str, Any], message_cls: type[M]) -> M:
     """Fill a new ``message_cls`` from a JSON object with protobuf's JSON mapping.
 
@@ -112,8 +131,16 @@ class Response:
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """Return a JSON response."""
-    return Response(status, json.dumps(value).encode(), "application/json", headers or {})
+    """Return a JSON response, compact as Go writes it."""
+    return Response(status, gojson.compact(value).encode(), "application/json", headers or {})
+
+
+def encoder_response(value: Any, *, sort_keys: bool = False) -> Response:
+    """Return 200 with ``value`` as Go's ``json.Encoder`` writes it (daprd's ``respondWithJSON``): a final newline.
+
+    ``sort_keys`` for a Go map; a Go struct keeps its field order, which is the order of ``value``'s keys.
+    """
+    return Response(200, (gojson.dumps(value, sort_keys=sort_keys) + "\n").encode("utf-8"), "application/json")
 
 
 def no_content() -> Response:
@@ -122,8 +149,12 @@ def no_content() -> Response:
 
 
 def error_response(error: DaprApiError) -> Response:
-    """Return daprd's JSON error body for ``error``."""
-    return json_response(error.to_http_body(), error.status_http)
+    """Return daprd's JSON error body for ``error``, encoded as Go does (compact; detail keys sorted)."""
+    body = error.to_http_body()
+    text = f'{{"errorCode":{gojson.dumps(body["errorCode"])},"message":{gojson.dumps(body["message"])}'
+    if "details" in body:
+        text += f',"details":{gojson.dumps(body["details"])}'
+    return Response(error.status_http, (text + "}").encode("utf-8"), "application/json")
 
 
 Handler = Callable[[Runtime, Request], Response]
@@ -157,9 +188,22 @@ class Router:
         self._fallback = fallback
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
-        """Return the route for ``method path`` and its decoded path parameters."""
+        """Return the route for ``method path`` (cleaned as daprd's CleanPathMiddleware does) and its parameters."""
+        path = clean_path(path)
         for route, regex in self._routes:
             found = regex.match(path)
             if found and route.method in (method, "*"):
                 return route, {k: unquote(v) for k, v in found.groupdict().items()}
         return self._fallback, {}
+
+
+def clean_path(path: str) -> str:
+    """Return Go's ``path.Clean`` of a request path: no doubled or trailing slash, ``.`` and ``..`` resolved."""
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/" + "/".join(parts)

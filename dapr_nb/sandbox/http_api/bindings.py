@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from .. import gojson
 from ..blocks import bindings
 from ..errors import DaprApiError
 from ..gojson import go_json
@@ -19,11 +20,9 @@ from ._base import Request, Response, Route, malformed
 
 
 def _parse(request: Request) -> tuple[Any, dict[str, str], str]:
-    if not request.body.strip():
-        raise malformed("EOF")
-    body = request.json()
+    body = request.json_first()
     if not isinstance(body, dict):
-        kind = "array" if isinstance(body, list) else type(body).__name__
+        kind = gojson.kind(body)
         raise malformed(f"json: cannot unmarshal {kind} into Go value of type http.OutputBindingRequest")
     metadata = body.get("metadata") or {}
     operation = body.get("operation") or ""

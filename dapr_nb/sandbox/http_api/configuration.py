@@ -12,7 +12,7 @@ import grpc
 from ..blocks import configuration
 from ..errors import DaprApiError
 from ..runtime import Runtime
-from ._base import Request, Response, Route, json_response, no_content
+from ._base import Request, Response, Route, encoder_response, json_response, no_content
 
 NO_APP_CHANNEL = (
     "app channel is not initialized. cannot subscribe to configuration updates "
@@ -25,7 +25,7 @@ def get_configuration(runtime: Runtime, request: Request) -> Response:
     items = configuration.get_items(runtime, request.params["store"], request.query.get("key", []), http=True)
     if not items:
         return no_content()
-    return json_response({key: item.to_json() for key, item in items.items()})
+    return encoder_response({key: items[key].to_daprd_json() for key in sorted(items)})  # a Go map: sorted keys
 
 
 def subscribe(runtime: Runtime, request: Request) -> Response:

@@ -7,7 +7,7 @@ import grpc
 from ..blocks.metadata import get_metadata, to_http_json
 from ..errors import DaprApiError
 from ..runtime import Runtime
-from ._base import Request, Response, Route, json_response, no_content
+from ._base import Request, Response, Route, encoder_response, no_content
 
 
 def healthz(runtime: Runtime, request: Request) -> Response:
@@ -30,7 +30,7 @@ def outbound(runtime: Runtime, request: Request) -> Response:
 
 def metadata(runtime: Runtime, request: Request) -> Response:
     """Return daprd's metadata JSON."""
-    return json_response(to_http_json(get_metadata(runtime)))
+    return encoder_response(to_http_json(get_metadata(runtime)))
 
 
 def set_metadata(runtime: Runtime, request: Request) -> Response:

@@ -27,8 +27,7 @@ def _malformed(message: str) -> DaprApiError:
     return invalid(message, error_code="ERR_MALFORMED_REQUEST")
 
 
-def _kind(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "bool", type(None): "null"}.get(type(value), "number")
+_kind = gojson.kind
 
 
 def _strings(value: Any, field: str) -> dict[str, str]:
@@ -90,7 +89,7 @@ def save(runtime: Runtime, request: Request) -> Response:
     """``POST|PUT /v1.0/state/{storeName}``: save ``[{key, value, etag?, metadata?, options?}]``."""
     store = request.params["storeName"]
     state.find_store(runtime, store, http=True)
-    body = request.json()
+    body = request.json_first(prefix="")  # daprd answers Go's decoder error as is here, without a prefix
     if not isinstance(body, list):
         raise _malformed(f"json: cannot unmarshal {_kind(body)} into Go value of type []state.SetRequest")
     metadata = request.metadata()
@@ -122,19 +121,19 @@ def delete(runtime: Runtime, request: Request) -> Response:
     return no_content()
 
 
-def _store_and_body(runtime: Runtime, request: Request) -> tuple[str, dict[str, Any]]:
-    """Check the store named in the path, then read the body as a JSON object."""
+def _store_and_body(runtime: Runtime, request: Request, go_type: str) -> tuple[str, dict[str, Any]]:
+    """Check the store named in the path, then decode the body into daprd's request struct ``go_type``."""
     store = request.params["storeName"]
     state.find_store(runtime, store, http=True)
-    body = request.json()
+    body = request.json_first()
     if not isinstance(body, dict):
-        raise malformed(f"json: cannot unmarshal {_kind(body)} into Go value")
+        raise malformed(f"json: cannot unmarshal {_kind(body)} into Go value of type {go_type}")
     return store, body
 
 
 def bulk_get(runtime: Runtime, request: Request) -> Response:
     """``POST|PUT /v1.0/state/{storeName}/bulk``: ``{keys, parallelism, metadata}`` -> ``[{key, data, etag}]``."""
-    store, body = _store_and_body(runtime, request)
+    store, body = _store_and_body(runtime, request, "http.BulkGetRequest")
     keys = body.get("keys") or []
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise malformed("keys must be an array of strings")
@@ -148,12 +147,12 @@ def bulk_get(runtime: Runtime, request: Request) -> Response:
         if item.metadata:
             fields.append(("metadata", json.dumps(item.metadata)))
         rendered.append(_object(fields))
-    return _json("[" + ",".join(rendered) + "]")
+    return _json("[" + ",".join(rendered) + "]\n")  # json.Encoder's newline
 
 
 def transaction(runtime: Runtime, request: Request) -> Response:
     """``POST|PUT /v1.0/state/{storeName}/transaction``: ``{operations: [{operation, request}], metadata}``."""
-    store, body = _store_and_body(runtime, request)
+    store, body = _store_and_body(runtime, request, "http.stateTransactionRequestBody")
     operations = body.get("operations") or []
     if not isinstance(operations, list):
         raise malformed("operations must be an array")
@@ -162,9 +161,11 @@ def transaction(runtime: Runtime, request: Request) -> Response:
     for op in operations:
         if not isinstance(op, dict):
             raise malformed(f"cannot unmarshal {_kind(op)} into an operation")
-        name = op.get("operation")
+        name = op.get("operation") if isinstance(op.get("operation"), str) else ""
+        if name not in (state.UPSERT, state.DELETE):  # daprd checks the type before decoding the request
+            raise state.unsupported_operation(str(name), True)
         item = _set_request(op.get("request"), metadata)
-        ops.append(state.TransactionOp(name if isinstance(name, str) else "", item))
+        ops.append(state.TransactionOp(name, item))
     state.execute_transaction(runtime, store, ops, http=True)
     return no_content()
 
@@ -182,7 +183,7 @@ def query(runtime: Runtime, request: Request) -> Response:
     fields = [("results", "[" + ",".join(results) + "]")]
     if page.token:
         fields.append(("token", json.dumps(page.token)))
-    return _json(_object(fields))
+    return _json(_object(fields) + "\n")  # json.Encoder's newline
 
 
 ROUTES: list[Route] = [

@@ -148,7 +148,7 @@ def execution_started(inst: Instance, now: float, parent_name: str | None = None
         )
     started = pb.ExecutionStartedEvent(
         name=inst.name,
-        version=sv(inst.version),
+        version=sv(inst.version) if inst.version else None,  # daprd leaves an unversioned start's version unset
         input=sv(inst.input),
         workflowInstance=pb.WorkflowInstance(instanceId=inst.id, executionId=sv(inst.execution_id)),
         parentInstance=parent,
@@ -166,16 +166,22 @@ def is_sentinel(fire_at: Any) -> bool:
     return int(fire_at.seconds) >= SENTINEL_SECONDS
 
 
-def apply_response(inst: Instance, new_events: list[Any], resp: Any, now: float) -> Outcome:
-    """Turn a WorkflowResponse into history events and side effects (does not mutate ``inst``)."""
+def apply_response(inst: Instance, new_events: list[Any], resp: Any, now: float, app_id: str = "") -> Outcome:
+    """Turn a WorkflowResponse into history events and side effects (does not mutate ``inst``).
+
+    As in daprd's applier, each event an action records carries the action's id and the router of
+    the app that ran it (``sourceAppID``); so does the executionCompleted event.
+    """
     events = list(new_events)
     if resp.HasField("version") and events and events[0].HasField("workflowStarted"):
         events[0].workflowStarted.version.CopyFrom(resp.version)
     out = Outcome(events=events, custom_status=opt_str(resp, "customStatus"))
     for action in resp.actions:
         kind = action.WhichOneof("workflowActionType")
+        first_new = len(out.events)
         if kind == "completeWorkflow":
-            _complete(action.completeWorkflow, out, now)
+            _complete(action.completeWorkflow, out, now, int(action.id))
+            _route(out.events[first_new:], action, app_id)
             if out.continue_as_new is not None:
                 return out
         elif kind == "workflowVersionNotAvailable":
@@ -184,7 +190,17 @@ def apply_response(inst: Instance, new_events: list[Any], resp: Any, now: float)
             out.stalled = True
         else:
             _apply_action(inst, action, kind, out, now)
+            _route(out.events[first_new:], action, app_id)
     return out
+
+
+def _route(events: list[Any], action: Any, app_id: str) -> None:
+    """Give the events an action recorded its router (the action's own, else this app as the source)."""
+    for event in events:
+        if action.HasField("router"):
+            event.router.CopyFrom(action.router)
+        elif app_id:
+            event.router.sourceAppID = app_id
 
 
 def _apply_action(inst: Instance, action: Any, kind: str | None, out: Outcome, now: float) -> None:
@@ -211,7 +227,7 @@ def _apply_action(inst: Instance, action: Any, kind: str | None, out: Outcome, n
         out.children.append(ChildStart(child_id, child.name, opt_str(child, "version"), opt_str(child, "input"), aid))
     elif kind == "createTimer":
         timer = action.createTimer
-        created = pb.TimerCreatedEvent(fireAt=timer.fireAt, name=timer.name)
+        created = pb.TimerCreatedEvent(fireAt=timer.fireAt, name=timer.name if timer.HasField("name") else None)
         origin = timer.WhichOneof("origin")
         if origin:
             getattr(created, origin).CopyFrom(getattr(timer, origin))
@@ -231,7 +247,7 @@ def _apply_action(inst: Instance, action: Any, kind: str | None, out: Outcome, n
         out.terminations.append((term.instanceId, opt_str(term, "reason"), bool(term.recurse)))
 
 
-def _complete(done: Any, out: Outcome, now: float) -> None:
+def _complete(done: Any, out: Outcome, now: float, event_id: int = -1) -> None:
     status = int(done.workflowStatus)
     result = opt_str(done, "result")
     if status == CONTINUED_AS_NEW:
@@ -242,7 +258,7 @@ def _complete(done: Any, out: Outcome, now: float) -> None:
         workflowStatus=status, result=sv(result),
         failureDetails=done.failureDetails if done.HasField("failureDetails") else None,
     )  # fmt: skip
-    out.events.append(new_event(now, executionCompleted=completed))
+    out.events.append(new_event(now, event_id, executionCompleted=completed))
     out.completion = (status, result, failure)
 
 
@@ -273,17 +289,21 @@ def child_result_event(child: Instance, now: float) -> Any:
     return new_event(now, childWorkflowInstanceFailed=failed)
 
 
-def activity_result_event(request: Any, resp: Any, now: float) -> Any:
-    """Return taskCompleted or taskFailed for a worker's ActivityResponse to ``request``."""
+def activity_result_event(request: Any, resp: Any, now: float, app_id: str = "") -> Any:
+    """Return taskCompleted or taskFailed for a worker's ActivityResponse to ``request`` (routed from ``app_id``)."""
     task_id, exec_id = request.taskId, request.taskExecutionId
     if resp.HasField("failureDetails"):
         failed = pb.TaskFailedEvent(
             taskScheduledId=task_id, failureDetails=resp.failureDetails, taskExecutionId=exec_id
         )
-        return new_event(now, taskFailed=failed)
-    result = resp.result if resp.HasField("result") else None
-    return new_event(now, taskCompleted=pb.TaskCompletedEvent(taskScheduledId=task_id, taskExecutionId=exec_id,
-                                                              result=result))  # fmt: skip
+        event = new_event(now, taskFailed=failed)
+    else:
+        result = resp.result if resp.HasField("result") else None
+        completed = pb.TaskCompletedEvent(taskScheduledId=task_id, taskExecutionId=exec_id, result=result)
+        event = new_event(now, taskCompleted=completed)
+    if app_id:
+        event.router.sourceAppID = app_id
+    return event
 
 
 def purge_set(root: Instance, lookup: Callable[[str], Instance | None], recursive: bool,
@@ -333,8 +353,8 @@ def workflow_state(inst: Instance, with_payloads: bool) -> Any:
 
 
 def new_execution_id() -> str:
-    """Return a fresh execution id."""
-    return uuid.uuid4().hex
+    """Return a fresh execution id: a dashed UUID, as daprd's."""
+    return str(uuid.uuid4())
 
 
 @dataclass

@@ -33,6 +33,9 @@ WAIT_SLICE = 5.0
 """Longest single sleep of a waiter; wake-ups normally come from instance changes."""
 
 
+NO_SUCH_INSTANCE = "no such instance exists"
+"""daprd's Durable Task error text for an instance it does not know (status UNKNOWN)."""
+
 class WorkflowHub:
     """The whole engine: client commands, worker streams and completions over one lock."""
 
@@ -184,8 +187,9 @@ class WorkflowHub:
                     self._watch.pop(instance_id, None)
 
     def raise_event(self, instance_id: str, name: str, data: str | None) -> None:
-        """Queue eventRaised; events for unknown or finished instances are discarded."""
+        """Queue eventRaised; an unknown instance is daprd's UNKNOWN error, a finished one discards the event."""
         with self._change() as batch:
+            self._live.require(instance_id, "UNKNOWN", NO_SUCH_INSTANCE)
             raised = pb.EventRaisedEvent(name=name, input=sv(data))
             self._live.deliver(instance_id, engine.new_event(self._live.clock.now(), eventRaised=raised), batch)
 
@@ -199,7 +203,7 @@ class WorkflowHub:
 
     def _set_suspended(self, instance_id: str, reason: str | None, suspended: bool) -> None:
         with self._change() as batch:
-            inst = self._live.require(instance_id)
+            inst = self._live.require(instance_id, "UNKNOWN", NO_SUCH_INSTANCE)
             if inst.terminal or inst.suspended == suspended:
                 return
             inst.suspended = suspended
@@ -220,13 +224,13 @@ class WorkflowHub:
     def terminate(self, instance_id: str, output: str | None, recursive: bool) -> None:
         """Terminate the instance (and its children when ``recursive``); no-op when already finished."""
         with self._change() as batch:
-            self._live.require(instance_id)
+            self._live.require(instance_id, "UNKNOWN", f"failed to submit termination request: {NO_SUCH_INSTANCE}")
             self._live.terminate(instance_id, output, recursive, batch)
 
     def purge(self, instance_id: str, recursive: bool, force: bool) -> int:
         """Delete a finished instance (and its finished children when ``recursive``); return how many."""
         with self._change() as batch:
-            inst = self._live.require(instance_id)
+            inst = self._live.require(instance_id, "UNKNOWN", f"failed to purge workflow state: {NO_SUCH_INSTANCE}")
             if not inst.terminal and not force:
                 raise EngineError("FAILED_PRECONDITION", "orchestration has not yet completed")
             doomed = engine.purge_set(inst, self._live.instances.get, recursive, force)
@@ -248,7 +252,8 @@ class WorkflowHub:
     def history(self, instance_id: str) -> list[Any]:
         """Return the committed history of the instance's current generation."""
         with self._lock:
-            return list(self._live.require(instance_id).history)
+            inst = self._live.require(instance_id, "NOT_FOUND", f"workflow instance '{instance_id}' not found")
+            return list(inst.history)
 
     def rerun(self, req: Any) -> str:
         """Start a new instance replaying ``req.sourceInstanceID`` up to ``req.eventID`` (RerunWorkflowFromEvent)."""

@@ -29,7 +29,7 @@ from .engine import (
     Instance,
     Outcome,
 )
-from .messages import Clock, pb, sv, ts
+from .messages import Clock, pb, seconds_of, sv, ts
 from .store import Batch, Loaded, Reader, StoredTask
 from .table import InstanceTable
 
@@ -101,10 +101,11 @@ class LiveState:
             return None
         now = self.clock.now()
         new_events = [engine.new_event(now, workflowStarted=pb.WorkflowStartedEvent())]
-        for item in items:
+        for item in items:  # as in daprd: an event keeps the time it was made; a timer's is the time it fired
             event = pb.HistoryEvent()
             event.CopyFrom(item.event)
-            event.timestamp.CopyFrom(ts(self.clock.now()))
+            if event.HasField("timerFired"):
+                event.timestamp.CopyFrom(ts(max(item.visible_at, seconds_of(event.timestamp))))
             new_events.append(event)
         request = pb.WorkflowRequest(instanceId=inst.id, executionId=sv(inst.execution_id), newEvents=new_events)
         past = inst.history
@@ -183,7 +184,7 @@ class LiveState:
         del self._turns[inst.id]
         turn.stream.turns.discard(inst.id)
         now = self.clock.now()
-        outcome = engine.apply_response(inst, turn.new_events, resp, now)
+        outcome = engine.apply_response(inst, turn.new_events, resp, now, self.app_id)
         consumed = {item.row for item in turn.items}
         inst.inbox = [i for i in inst.inbox if i.row not in consumed]
         batch.delete_inbox(sorted(consumed))
@@ -208,14 +209,14 @@ class LiveState:
         batch.delete_task(*key)
         inst = self.instances.get(key[0])
         if inst is not None and not inst.terminal and inst.generation == key[1]:
-            self.add_inbox(inst, engine.activity_result_event(task.request, resp, self.clock.now()), batch,
+            self.add_inbox(inst, engine.activity_result_event(task.request, resp, self.clock.now(), self.app_id), batch,
                            generation=key[1])  # fmt: skip
 
-    def require(self, instance_id: str) -> Instance:
-        """Return the instance or raise NOT_FOUND."""
+    def require(self, instance_id: str, code: str = "NOT_FOUND", message: str = "") -> Instance:
+        """Return the instance or raise ``code`` with daprd's ``message`` for the call (a generic one by default)."""
         inst = self.instances.get(instance_id)
         if inst is None:
-            raise EngineError("NOT_FOUND", f"no such instance exists: '{instance_id}'")
+            raise EngineError(code, message or f"no such instance exists: '{instance_id}'")
         return inst
 
     # -- applying outcomes ---------------------------------------------------------------------------

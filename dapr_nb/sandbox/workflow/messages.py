@@ -61,7 +61,7 @@ def opt_str(msg: Any, field: str) -> str | None:
 
 
 class Clock:
-    """Wall clock that never repeats or goes backwards (history timestamps stay strictly increasing)."""
+    """Wall clock that never repeats or goes backwards (the stamps it hands out are strictly increasing)."""
 
     def __init__(self) -> None:
         self._last = 0.0
