@@ -397,3 +397,16 @@ def test_health_checks_of_a_grpc_app(make_sandbox, via) -> None:  # type: ignore
             assert client.invoke_method("healthy", "shout", data=b"ok").data == b"OK"
         props = json.loads(_http_get(sb, "/v1.0/metadata"))["appConnectionProperties"]
     assert props["health"] == {"healthProbeInterval": "1s", "healthProbeTimeout": "500ms", "healthThreshold": 1}
+
+
+def test_an_in_process_sandbox_with_an_app(tmp_path: Path) -> None:
+    with serve_wsgi(flask_app("inproc")) as port, Sandbox(
+        app_id="inproc", app_port=port, in_process=True, data_dir=tmp_path
+    ) as sb:
+        conn = http.client.HTTPConnection("127.0.0.1", sb.http_port, timeout=10)
+        conn.request("GET", "/v1.0/invoke/inproc/method/hello?k=v")
+        seen = json.loads(conn.getresponse().read())
+        conn.close()
+        assert nameres.Registry().lookup("inproc") is not None
+    assert (seen["app"], seen["query"]) == ("inproc", "k=v")
+    assert nameres.Registry().lookup("inproc") is None
