@@ -403,3 +403,18 @@ def test_grpc_proxying_to_an_unknown_app(proxied: tuple[Sidecar, Sidecar]) -> No
     # daprd's mDNS answers either, depending on its browse timing (seen: the second on a first lookup here).
     assert failed.value.details() in (  # type: ignore[attr-defined]
         "couldn't find service: nobody-here", "timeout waiting for address for app id nobody-here")
+
+
+def test_one_app_invokes_a_grpc_app_by_app_id(pair: tuple[Sidecar, Sidecar], grpc_sidecar: Sidecar) -> None:
+    a, _ = pair
+    status, answer, body = call(a, "POST", "/v1.0/invoke/gsvc/method/hello", b"{}", {"Content-Type": "text/plain"})
+    md = json.loads(body)["metadata"]
+    assert status == 200 and (md["dapr-caller-app-id"], md["dapr-callee-app-id"]) == ("appa", "gsvc")
+    assert md["dapr-api-token"] == APP_TOKEN and md["dapr-content-type"] == "text/plain"
+    assert values(answer, "x-served-by") == ["gsvc"]
+    response, initial = grpc_invoke(a, "gsvc", "shout", b"far", "text/plain")
+    assert response.data.value == b"FAR" and "traceparent" in initial
+    with pytest.raises(grpc.RpcError) as failed:
+        grpc_invoke(a, "gsvc", "boom")
+    assert (failed.value.code(), failed.value.details()) == (  # type: ignore[attr-defined]
+        grpc.StatusCode.UNKNOWN, "Exception calling application: kaboom")
