@@ -13,6 +13,7 @@ from types import FrameType
 
 from .daprd import cli as daprd_cli
 from .notebooks import SIDECARS
+from .sandbox.appchannel.health import HealthSettings
 from .sandbox.errors import ComponentError
 from .sandbox.http_api import limits as http_limits
 from .sandbox.server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
@@ -56,9 +57,39 @@ def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=_env_int("DAPR_NB_MAX_CONCURRENT_STREAMS", MAX_CONCURRENT_STREAMS),
         help="cap on open gRPC streams plus blocking workflow waits; over it: RESOURCE_EXHAUSTED",
     )
+    _app_arguments(p)
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)  # stop when stdin closes
     http_limits.add_arguments(p)
+
+
+def _app_arguments(p: argparse.ArgumentParser) -> None:
+    """Add daprd's app-channel flags (``--app-port`` also from ``APP_PORT``, as for daprd)."""
+    raw_port = os.environ.get("APP_PORT", "").strip()
+    p.add_argument(
+        "--app-port", type=int, default=int(raw_port) if raw_port else None,
+        help="the app's port: invocations of this app id are sent there (default: APP_PORT, else no app channel)",
+    )  # fmt: skip
+    p.add_argument("--app-protocol", default="http", choices=["http", "grpc"], help="how the app is called")
+    p.add_argument("--app-channel-address", default="127.0.0.1", help="the host the app listens on")
+    p.add_argument("--app-max-concurrency", type=int, default=-1, help="calls into the app at once (-1: no limit)")
+    p.add_argument("--enable-app-health-check", action="store_true", help="probe the app; refuse calls while unhealthy")
+    p.add_argument("--app-health-check-path", default="/healthz", help="HTTP apps: the path probed with GET")
+    p.add_argument("--app-health-probe-interval", type=int, default=5, metavar="SECONDS")
+    p.add_argument("--app-health-probe-timeout", type=int, default=500, metavar="MILLISECONDS")
+    p.add_argument("--app-health-threshold", type=int, default=3, help="failed probes in a row that make it unhealthy")
+    p.add_argument(
+        "--app-wait-timeout", type=float, default=None, metavar="SECONDS",
+        help="give up when the app's port is not open after SECONDS (default: wait as long as daprd does)",
+    )  # fmt: skip
+
+
+def _app_health(args: argparse.Namespace) -> HealthSettings | None:
+    """Return the app health-check settings from daprd's flags (None without ``--enable-app-health-check``)."""
+    if not args.enable_app_health_check:
+        return None
+    return HealthSettings(args.app_health_check_path, float(args.app_health_probe_interval),
+                          args.app_health_probe_timeout / 1000, args.app_health_threshold)  # fmt: skip
 
 
 def api_token(args: argparse.Namespace) -> str:
@@ -108,6 +139,13 @@ def run_sandbox(args: argparse.Namespace) -> int:
         api_token=token,
         max_concurrent_streams=args.max_concurrent_streams,
         http_limits=http_limits.from_arguments(args),
+        app_port=args.app_port,
+        app_protocol=args.app_protocol,
+        app_channel_address=args.app_channel_address,
+        app_api_token=os.environ.get("APP_API_TOKEN", ""),
+        app_wait_timeout=args.app_wait_timeout,
+        app_max_concurrency=args.app_max_concurrency,
+        app_health=_app_health(args),
     )
     server = SandboxServer(config)
     try:

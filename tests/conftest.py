@@ -13,6 +13,7 @@ marker expects ``differential.DaprdDiffers`` only, so a failing sandbox assertio
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from differential import DaprdDiffers, OnBoth, Scenario, exact
 
 from dapr_nb.daprd import Daprd, binaries
 from dapr_nb.sandbox import Sandbox
+from dapr_nb.sandbox.appchannel.nameres import ENV as NAMERES_ENV
 
 Sidecar = Sandbox | Daprd
 SIDECARS = ("sandbox", "daprd")
@@ -59,6 +61,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
         elif "on_both" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xfail(strict=True, raises=DaprdDiffers, reason=reason))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_name_resolution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Register this session's sandboxes in a directory of its own, not the user's (other sessions run beside)."""
+    previous = os.environ.get(NAMERES_ENV)
+    os.environ[NAMERES_ENV] = str(tmp_path_factory.mktemp("nameresolution"))
+    yield
+    if previous is None:
+        os.environ.pop(NAMERES_ENV, None)
+    else:
+        os.environ[NAMERES_ENV] = previous
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
 """GetMetadata on the sandbox and on daprd, field by field (gRPC and ``GET /v1.0/metadata``).
 
 The fields that differ by design each have their own strict-xfail test: what the runtime is
-(``runtimeVersion``, ``enabledFeatures``), what runs beside it (``scheduler``, ``actorRuntime``,
-``appConnectionProperties``) and the query capability of ``state.sqlite``. Every other field is
+(``runtimeVersion``, ``enabledFeatures``), what runs beside it (``scheduler``, ``actorRuntime``)
+and the query capability of ``state.sqlite``. Every other field (``appConnectionProperties`` too) is
 compared as is; only the component order (daprd loads components concurrently) and the two
 sandbox-only component types (daprd runs their Redis stand-ins) are normalised.
 """
@@ -18,8 +18,8 @@ from differential import OnBoth, Sidecar, Stub, as_dict, http, same, scrub, toke
 
 from dapr_nb.daprd.resources import SANDBOX_ONLY
 
-BY_DESIGN = ("runtime_version", "enabled_features", "scheduler", "actor_runtime", "app_connection_properties")
-HTTP_BY_DESIGN = ("runtimeVersion", "enabledFeatures", "scheduler", "actorRuntime", "appConnectionProperties")
+BY_DESIGN = ("runtime_version", "enabled_features", "scheduler", "actor_runtime")
+HTTP_BY_DESIGN = ("runtimeVersion", "enabledFeatures", "scheduler", "actorRuntime")
 STAND_INS = {real: sandbox_type for sandbox_type, real in SANDBOX_ONLY.items()}
 
 

@@ -119,6 +119,9 @@ class Daprd(SidecarEndpoints):
         api_token: str = "",
         app_port: int | None = None,
         app_protocol: str = "http",
+        app_api_token: str = "",
+        app_max_concurrency: int | None = None,
+        app_health_check: dict[str, object] | None = None,
     ) -> None:
         self.bins = bins or binaries()
         self.resources_path = Path(resources_path) if resources_path else None
@@ -130,6 +133,10 @@ class Daprd(SidecarEndpoints):
         self._api_token = api_token
         self.app_port = app_port
         self.app_protocol = app_protocol
+        self._app_api_token = app_api_token
+        self.app_max_concurrency = app_max_concurrency
+        self.app_health_check = app_health_check
+        """daprd's health-check flags without ``app-health-`` (``{"check-path": "/healthz", "threshold": 1}``)."""
         self.redis_address: str | None = None
         self.workdir: Path | None = None
         self._children: list[_Child] = []
@@ -232,10 +239,18 @@ class Daprd(SidecarEndpoints):
         }
         if self.app_port is not None:  # the app channel: daprd waits for this port before it reports healthy
             opts.update({"app-port": self.app_port, "app-protocol": self.app_protocol})
-        env = {k: v for k, v in os.environ.items() if k != "DAPR_API_TOKEN"}
+            if self.app_max_concurrency is not None:
+                opts["app-max-concurrency"] = self.app_max_concurrency
+            if self.app_health_check is not None:
+                opts.update({f"app-health-{k}": v for k, v in self.app_health_check.items()})
+        env = {k: v for k, v in os.environ.items() if k not in ("DAPR_API_TOKEN", "APP_API_TOKEN")}
         if self.api_token:
             env["DAPR_API_TOKEN"] = self.api_token  # daprd reads its token from the environment, like `dapr run`
-        child = self._spawn("daprd", [str(self.bins.path("daprd")), *_flags(opts), *self._common()], logs, env)
+        if self._app_api_token:
+            env["APP_API_TOKEN"] = self._app_api_token  # sent to the app as dapr-api-token
+        switches = ["--enable-app-health-check=true"] if self.app_health_check is not None else []  # a Go bool flag
+        args = [str(self.bins.path("daprd")), *_flags(opts), *switches, *self._common()]
+        child = self._spawn("daprd", args, logs, env)
         self.grpc_port, self.http_port = grpc, http
         base = f"http://127.0.0.1:{http}/v1.0"
         self._wait(child, lambda: _http_status(f"{base}/healthz") == 204, "report healthy on /v1.0/healthz")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..sidecar import SidecarEndpoints
+from .appchannel.health import HealthSettings
 from .http_api.limits import HttpLimits
 from .server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
 
@@ -35,7 +36,11 @@ class SandboxStartError(RuntimeError):
 
 
 class Sandbox(SidecarEndpoints):
-    """A sandbox sidecar with known endpoints: ``with Sandbox() as sb: sb.env()``."""
+    """A sandbox sidecar with known endpoints: ``with Sandbox() as sb: sb.env()``.
+
+    ``app_port`` gives it an app channel (daprd's ``--app-port``): it waits for that port to open
+    before it reports ready, and invocations of its app id are sent there.
+    """
 
     def __init__(
         self,
@@ -51,6 +56,13 @@ class Sandbox(SidecarEndpoints):
         start_timeout: float = 60.0,
         max_concurrent_streams: int = MAX_CONCURRENT_STREAMS,
         http_limits: HttpLimits | None = None,
+        app_port: int | None = None,
+        app_protocol: str = "http",
+        app_channel_address: str = "127.0.0.1",
+        app_api_token: str = "",
+        app_wait_timeout: float | None = None,
+        app_max_concurrency: int = -1,
+        app_health: HealthSettings | None = None,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -66,6 +78,13 @@ class Sandbox(SidecarEndpoints):
             api_token=api_token,
             max_concurrent_streams=max_concurrent_streams,
             http_limits=http_limits or HttpLimits(),
+            app_port=app_port,
+            app_protocol=app_protocol,
+            app_channel_address=app_channel_address,
+            app_api_token=app_api_token,
+            app_wait_timeout=app_wait_timeout,
+            app_max_concurrency=app_max_concurrency,
+            app_health=app_health,
         )
         self.in_process = in_process
         self.start_timeout = start_timeout
@@ -120,8 +139,24 @@ class Sandbox(SidecarEndpoints):
         ]  # fmt: skip
         if cfg.resources_path:
             args += ["--resources-path", str(cfg.resources_path)]
+        if cfg.app_port is not None:
+            args += ["--app-port", str(cfg.app_port), "--app-protocol", cfg.app_protocol,
+                     "--app-channel-address", cfg.app_channel_address,
+                     "--app-max-concurrency", str(cfg.app_max_concurrency)]  # fmt: skip
+            if cfg.app_health is not None:
+                health = cfg.app_health
+                args += ["--enable-app-health-check", "--app-health-check-path", health.path,
+                         "--app-health-probe-interval", str(round(health.interval)),
+                         "--app-health-probe-timeout", str(round(health.timeout * 1000)),
+                         "--app-health-threshold", str(health.threshold)]  # fmt: skip
+            if cfg.app_wait_timeout is not None:
+                args += ["--app-wait-timeout", str(cfg.app_wait_timeout)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("DAPR_API_TOKEN", None)
+        env.pop("APP_PORT", None)  # only the arguments above choose the app port
+        env.pop("APP_API_TOKEN", None)
+        if cfg.app_api_token:
+            env["APP_API_TOKEN"] = cfg.app_api_token
         if cfg.api_token:
             env["DAPR_API_TOKEN"] = cfg.api_token  # not on the command line, where `ps` would show it
         proc = subprocess.Popen(

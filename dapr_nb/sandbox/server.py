@@ -30,6 +30,11 @@ from dapr.proto.runtime.v1 import dapr_pb2, dapr_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from ..sidecar import bracket
+from .appchannel.channel import PROTOCOLS, AppSettings
+from .appchannel.direct import SECRET_HEADER
+from .appchannel.health import HealthSettings
+from .appchannel.lifecycle import AppChannelService
+from .appchannel.proxy import ProxyHandler
 from .errors import ComponentError
 from .grpc_api import DaprApi
 from .grpc_api._base import CallLimit, TokenInterceptor
@@ -69,6 +74,26 @@ class SandboxConfig:
     api_token: str = field(default="", repr=False)  # never shown in a repr (logs, notebooks)
     max_concurrent_streams: int = MAX_CONCURRENT_STREAMS
     http_limits: HttpLimits = field(default_factory=HttpLimits)
+    app_port: int | None = None
+    """``--app-port``: the app channel calls the app here (None: no app channel, as daprd without it)."""
+    app_protocol: str = "http"
+    app_channel_address: str = "127.0.0.1"
+    app_api_token: str = field(default="", repr=False)  # APP_API_TOKEN: sent to the app as dapr-api-token
+    app_max_concurrency: int = -1
+    """``--app-max-concurrency``: calls into the app at once (-1: no limit)."""
+    app_health: HealthSettings | None = None
+    """``--enable-app-health-check`` and its settings (None: no health checks)."""
+    app_wait_timeout: float | None = None
+    """Seconds to wait for the app's port at start-up (None: as long as it takes, like daprd)."""
+    nameres_dir: Path | None = None
+    """Where sandboxes find each other by app id (None: ``$DAPR_NB_NAMERES_DIR`` or ``~/.dapr_nb/nameresolution``)."""
+
+    def app_settings(self) -> AppSettings | None:
+        """Return the app channel's settings, None without ``--app-port``."""
+        if self.app_port is None:
+            return None
+        return AppSettings(self.app_port, self.app_protocol, self.app_channel_address, self.app_api_token,
+                           self.app_max_concurrency, self.app_health)  # fmt: skip
 
     def check(self) -> None:
         """Refuse settings that would expose an unauthenticated sidecar."""
@@ -77,6 +102,10 @@ class SandboxConfig:
                 f"refusing to listen on {self.host} without an API token: set DAPR_API_TOKEN or pass "
                 "--api-token-file, or keep the default --host 127.0.0.1"
             )
+        if self.app_protocol not in PROTOCOLS:
+            raise ComponentError(f"--app-protocol {self.app_protocol} is not supported by the sandbox: use http, grpc")
+        if self.app_port is not None and not 0 < self.app_port < 65536:
+            raise ComponentError(f"--app-port must be a TCP port (1-65535), got {self.app_port}")
         if self.max_concurrent_streams < 1:
             raise ComponentError(f"--max-concurrent-streams must be at least 1, got {self.max_concurrent_streams}")
 
@@ -144,6 +173,8 @@ class SandboxServer:
         self._pool: futures.ThreadPoolExecutor | None = None
         self._http: HttpApiServer | None = None
         self._lock_file: IO[str] | None = None
+        self._app: AppChannelService | None = None
+        self._proxy: ProxyHandler | None = None
         self._stopped = threading.Event()
 
     @property
@@ -160,8 +191,12 @@ class SandboxServer:
         self._lock_file = lock_data_dir(cfg.data_dir)
         try:
             self.runtime = build_runtime(cfg.app_id, cfg.data_dir, cfg.resources_path)
+            self._app = AppChannelService(cfg.app_id, cfg.app_settings(), cfg.nameres_dir, cfg.app_wait_timeout)
+            self.runtime.services["direct"] = self._app.direct
             self._start_grpc()
             self._start_http()
+            self._app.register(cfg.host, self.http_port, self.grpc_port)
+            self._app.wait_for_app()
         except BaseException:
             self.stop()
             raise
@@ -175,7 +210,11 @@ class SandboxServer:
         """Build, bind and start the aio server (on the loop it will run on)."""
         cfg = self.config
         assert self.runtime is not None
-        interceptors: list[grpc.aio.ServerInterceptor] = [TokenInterceptor(cfg.api_token)] if cfg.api_token else []
+        assert self._app is not None
+        direct = self._app.direct
+        interceptors: list[grpc.aio.ServerInterceptor] = []
+        if cfg.api_token:
+            interceptors.append(TokenInterceptor(cfg.api_token, SECRET_HEADER, lambda: str(direct.secret)))
         interceptors.append(CallLimit(cfg.max_concurrent_streams))
         server = grpc.aio.server(migration_thread_pool=pool, options=GRPC_OPTIONS, interceptors=interceptors)
         dapr_pb2_grpc.add_DaprServicer_to_server(DaprApi(self.runtime), server)
@@ -185,6 +224,8 @@ class SandboxServer:
             if register is not None:
                 names.extend(register(server))
         reflection.enable_server_reflection(names, server)
+        self._proxy = self._app.proxy(bracket(cfg.app_channel_address))
+        server.add_generic_rpc_handlers((self._proxy,))  # last: only methods no service above takes
         try:
             port = server.add_insecure_port(f"{bracket(cfg.host)}:{cfg.grpc_port}")
         except RuntimeError as exc:
@@ -231,6 +272,8 @@ class SandboxServer:
         self._stopped.set()
         clean = True
         began = time.monotonic()
+        if self._app is not None:
+            self._app.unregister()
         if self._http is not None:
             clean = _bounded(self._stop_http, STOP_MARGIN, "http") and clean
         http_done = time.monotonic()
@@ -259,6 +302,11 @@ class SandboxServer:
                 loop.run(self._grpc.stop(grace), grace + STOP_MARGIN)
             except TimeoutError:
                 log.warning("stopping the sandbox: the gRPC server did not stop within %.0fs", grace + STOP_MARGIN)
+                clean = False
+        if self._proxy is not None:
+            try:
+                loop.run(self._proxy.channels.close(), STOP_MARGIN)
+            except TimeoutError:
                 clean = False
         try:
             loop.run(loop.loop.shutdown_asyncgens(), STOP_MARGIN)

@@ -13,6 +13,10 @@ name resolution finds no other sidecar. So every invocation fails with daprd's `
 An HTTP path under ``/v1.0/invoke/`` without ``/method/`` (and no ``dapr-app-id`` header) is
 ``ErrDirectInvokeNoAppID`` (404 / NOT_FOUND). Differences: external URLs (``http://…``) and
 HTTPEndpoint resources are not called; they answer like an unknown app id.
+
+With an app channel (``--app-port``) or other sandboxes in the name-resolution registry,
+:func:`call` reaches the app through :mod:`..appchannel.direct`; what it cannot reach fails with
+the same ``ERR_DIRECT_INVOKE`` error, with the reason direct messaging gives.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from urllib.parse import unquote_plus
 
 import grpc
 
+from ..appchannel.channel import ChannelError
+from ..appchannel.direct import DirectMessaging
+from ..appchannel.messages import InvokeRequest, InvokeResult
 from ..errors import DaprApiError
 from ..runtime import Runtime
 
@@ -41,6 +48,24 @@ def invoke(runtime: Runtime, target: str) -> DaprApiError:
     """Return the error daprd's direct messaging answers for invoking ``target`` from the sandbox."""
     return DaprApiError(grpc.StatusCode.INTERNAL, f"failed to invoke, id: {target}, err: {_why(runtime, target)}",
                         error_code=ERROR_CODE)  # fmt: skip
+
+
+def messaging(runtime: Runtime) -> DirectMessaging | None:
+    """Return the runtime's direct messaging (None in a runtime built without the app channel service)."""
+    found = runtime.services.get("direct")
+    return found if isinstance(found, DirectMessaging) else None
+
+
+def call(runtime: Runtime, target: str, request: InvokeRequest) -> InvokeResult:
+    """Invoke ``request`` on app ``target`` and return the app's answer; raise daprd's ERR_DIRECT_INVOKE."""
+    direct = messaging(runtime)
+    if direct is None:
+        raise invoke(runtime, target)
+    try:
+        return direct.invoke(target, request)
+    except ChannelError as exc:
+        raise DaprApiError(grpc.StatusCode.INTERNAL, f"failed to invoke, id: {target}, err: {exc.reason}",
+                           error_code=ERROR_CODE) from exc  # fmt: skip
 
 
 def _why(runtime: Runtime, target: str) -> str:

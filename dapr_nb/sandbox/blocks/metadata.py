@@ -27,6 +27,8 @@ class Metadata:
     extended: dict[str, str]
     subscriptions: list[SubscriptionInfo]
     connected_workers: int
+    app_connection: dict[str, object] = field(default_factory=dict)
+    """daprd's ``appConnectionProperties`` (``port`` only with an app port, as protojson omits zero)."""
 
 
 def get_metadata(runtime: Runtime) -> Metadata:
@@ -37,6 +39,10 @@ def get_metadata(runtime: Runtime) -> Metadata:
     ]
     workflows = runtime.services.get("workflows")
     workers = int(getattr(workflows, "connected_workers", 0)) if workflows is not None else 0
+    channel = getattr(runtime.services.get("direct"), "channel", None)
+    app: dict[str, object] = {"protocol": "http", "channelAddress": "127.0.0.1"}
+    if channel is not None:
+        app = channel.settings.metadata()
     return Metadata(
         app_id=runtime.app_id,
         runtime_version=RUNTIME_VERSION,
@@ -44,6 +50,7 @@ def get_metadata(runtime: Runtime) -> Metadata:
         extended=runtime.extended_metadata(),
         subscriptions=runtime.subscriptions(),
         connected_workers=workers,
+        app_connection=app,
     )
 
 
@@ -70,6 +77,7 @@ def to_http_json(meta: Metadata) -> dict[str, object]:
             "components": components,
             "extended": meta.extended,
             "subscriptions": subscriptions,
+            "appConnectionProperties": meta.app_connection,
         }
     )
     body["actorRuntime"] = {"runtimeStatus": "DISABLED", "hostReady": False}

@@ -158,17 +158,36 @@ def _rebuild(handler: Handler, behavior: Any) -> Handler:
     return built
 
 
-class TokenInterceptor(grpc.aio.ServerInterceptor):
-    """Require ``dapr-api-token`` on every unary call and every stream, as daprd does."""
+OWN_SERVICES = ("/dapr.proto.runtime.v1.Dapr/", "/TaskHubSidecarService/", "/grpc.reflection.")
+"""Method prefixes the sandbox serves itself; any other method is proxied to an app."""
 
-    def __init__(self, token: str) -> None:
+
+class TokenInterceptor(grpc.aio.ServerInterceptor):
+    """Require ``dapr-api-token`` on every unary call and every stream, as daprd does.
+
+    A proxied call (a method of no service the sandbox serves) from another sandbox may present
+    ``hop_secret()`` in ``hop_header`` instead: that is daprd's sidecar-to-sidecar channel, which
+    needs no API token either.
+    """
+
+    def __init__(self, token: str, hop_header: str = "", hop_secret: Callable[[], str] | None = None) -> None:
         self._token = token
+        self._hop_header = hop_header
+        self._hop_secret = hop_secret
+
+    def _hop_allowed(self, details: grpc.HandlerCallDetails) -> bool:
+        if self._hop_secret is None or details.method.startswith(OWN_SERVICES):
+            return False
+        supplied = next((v for k, v in details.invocation_metadata or () if k == self._hop_header), "")
+        if isinstance(supplied, bytes) or not supplied:
+            return False
+        return hmac.compare_digest(supplied.encode(), self._hop_secret().encode())
 
     async def intercept_service(self, continuation: Continuation, details: grpc.HandlerCallDetails) -> Handler | None:
         """Pass the call on, or answer UNAUTHENTICATED as daprd does (see :func:`token_refusal`)."""
         handler = await continuation(details)
         problem = token_problem(details.invocation_metadata, self._token)
-        if problem is None or handler is None:
+        if problem is None or handler is None or self._hop_allowed(details):
             return handler
         refusal = token_refusal(problem)
 

@@ -48,6 +48,12 @@ class MetadataRpcs(RpcBase):
             ],
             actor_runtime=metadata_pb2.ActorRuntime(runtime_status=metadata_pb2.ActorRuntime.DISABLED),
             workflows=metadata_pb2.MetadataWorkflows(connected_workers=meta.connected_workers),
+            app_connection_properties=metadata_pb2.AppConnectionProperties(
+                port=int(str(meta.app_connection.get("port", 0))),
+                protocol=str(meta.app_connection.get("protocol", "")),
+                channel_address=str(meta.app_connection.get("channelAddress", "")),
+                max_concurrency=int(str(meta.app_connection.get("maxConcurrency", 0))),
+            ),
         )
 
     @unary

@@ -122,7 +122,8 @@ class Admitted:
 def admit(server: HttpApiServer, method: str, target: str, headers: dict[str, str]) -> Admitted | Response:
     """Check the token and find the route from the head alone, as daprd's middlewares do before any body read."""
     url = urlsplit(target)
-    if server.api_token and not (method == "GET" and url.path in TOKEN_EXEMPT):
+    exempt = (method == "GET" and url.path in TOKEN_EXEMPT) or url.path == invoke.INTERNAL_PATH  # checks its own secret
+    if server.api_token and not exempt:
         supplied = next((v for k, v in headers.items() if k.lower() == "dapr-api-token"), "")
         if not hmac.compare_digest(supplied.encode(), server.api_token.encode()):
             return Response(401, b"invalid api token\n", _TEXT, {"X-Content-Type-Options": "nosniff"})
@@ -133,7 +134,7 @@ def admit(server: HttpApiServer, method: str, target: str, headers: dict[str, st
 def dispatch(server: HttpApiServer, method: str, admitted: Admitted, headers: dict[str, str], body: bytes) -> Response:
     """Run the route's handler and turn every failure into daprd's error response."""
     query = parse_qs(admitted.query, keep_blank_values=True)
-    request = Request(method, admitted.path, admitted.params, query, headers, body)
+    request = Request(method, admitted.path, admitted.params, query, headers, body, admitted.query)
     try:
         return admitted.route.handler(server.runtime, request)
     except DaprApiError as error:
@@ -200,5 +201,5 @@ class _Connection(socketserver.BaseRequestHandler):
 
 def _head_bytes(response: Response, extra: list[tuple[str, str]]) -> bytes:
     headers = [("Content-Type", response.content_type)] if response.content_type else []
-    headers += [*response.headers.items(), ("Content-Length", str(len(response.body))), *extra]
+    headers += [*response.headers.items(), *response.more_headers, ("Content-Length", str(len(response.body))), *extra]
     return response_head(response.status, headers)

@@ -33,6 +33,8 @@ class Request:
     query: dict[str, list[str]]
     headers: Mapping[str, str]
     body: bytes = b""
+    raw_query: str = ""
+    """The query string as sent (service invocation passes it on unchanged)."""
 
     def json(self) -> Any:
         """Parse the body as JSON (Go's rules: no ``NaN``), raising daprd's ERR_MALFORMED_REQUEST on bad input."""
@@ -124,6 +126,8 @@ class Response:
     body: bytes = b""
     content_type: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    more_headers: tuple[tuple[str, str], ...] = ()
+    """Headers that may repeat (``Set-Cookie`` …), written after ``headers``."""
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -212,12 +212,13 @@ class Wire:
 
 
 def response_head(status: int, headers: list[tuple[str, str]]) -> bytes:
-    """Return a status line and headers with Go's ``Date``; the caller adds Content-Length and Connection."""
+    """Return a status line and headers with Go's ``Date`` unless one is given; the caller adds Content-Length."""
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = ""
-    lines = [f"HTTP/1.1 {status} {phrase}", f"Date: {formatdate(usegmt=True)}", *(f"{k}: {v}" for k, v in headers)]
+    date = [] if any(k.lower() == "date" for k, _ in headers) else [f"Date: {formatdate(usegmt=True)}"]
+    lines = [f"HTTP/1.1 {status} {phrase}", *date, *(f"{k}: {v}" for k, v in headers)]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
