@@ -14,6 +14,7 @@ from types import FrameType
 from .daprd import cli as daprd_cli
 from .notebooks import SIDECARS
 from .sandbox.appchannel.health import HealthSettings
+from .sandbox.config_file import read_configuration
 from .sandbox.errors import ComponentError
 from .sandbox.http_api import limits as http_limits
 from .sandbox.server import MAX_CONCURRENT_STREAMS, SandboxConfig, SandboxServer
@@ -32,9 +33,13 @@ def _sandbox_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run the embedded daprd-compatible sidecar in the foreground",
         epilog="API token: set DAPR_API_TOKEN (as for daprd) or pass --api-token-file; with neither, none is required.",
     )
-    p.add_argument("--grpc-port", type=int, default=_env_int("DAPR_GRPC_PORT", 50001), help="0 picks a free port")
-    p.add_argument("--http-port", type=int, default=_env_int("DAPR_HTTP_PORT", 3500), help="0 picks a free port")
+    free = "0 picks a free port (daprd's name works too)"
+    p.add_argument("--grpc-port", "--dapr-grpc-port", type=int, default=_env_int("DAPR_GRPC_PORT", 50001), help=free)
+    p.add_argument("--http-port", "--dapr-http-port", type=int, default=_env_int("DAPR_HTTP_PORT", 3500), help=free)
     p.add_argument("--resources-path", type=Path, help="folder of Dapr component YAMLs (default: built-in components)")
+    p.add_argument(
+        "--config", type=Path, metavar="FILE", help="a Dapr Configuration YAML (read and checked, not applied)"
+    )
     p.add_argument(
         "--data-dir",
         type=Path,
@@ -129,6 +134,13 @@ def run_sandbox(args: argparse.Namespace) -> int:
         log.warning(
             "--api-token shows the token to every user of this machine (ps); prefer DAPR_API_TOKEN or --api-token-file"
         )
+    try:
+        unapplied = read_configuration(args.config) if args.config else []
+    except ComponentError as exc:
+        print(f"dapr-nb sandbox: {exc}", file=sys.stderr, flush=True)
+        return 2
+    if unapplied:
+        log.warning("--config %s: the sandbox does not apply spec.%s", args.config, ", spec.".join(unapplied))
     config = SandboxConfig(
         host=args.host,
         grpc_port=args.grpc_port,
